@@ -1,0 +1,288 @@
+"""An in-memory ``Backend``: buckets and objects held in process memory.
+
+This is a product feature, not a test double: it gives test suites a real S3 with no
+disk I/O and no cleanup, and it follows the same contract suite as the filesystem
+backend. It is thread-safe (one lock per backend; no global state, so several backends
+live side by side) and keeps each bucket's keys in a sorted list so that listings cost
+time in proportion to the page. It must not reach beyond the process: nothing here
+survives a restart.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+
+import attrs
+
+from s3core import errors
+from s3core.backends.base import check_write_condition
+from s3core.models import (
+    BucketInfo,
+    CommonPrefix,
+    ListEntry,
+    ObjectInfo,
+    ObjectMeta,
+    WriteCondition,
+)
+
+__all__ = ["MemoryBackend"]
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _to_millis(t: dt.datetime) -> dt.datetime:
+    # S3 reports LastModified with millisecond precision; keeping the same precision
+    # makes HEAD and listings agree exactly.
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string greater than every string starting with ``prefix``.
+
+    ``None`` when there is none (the prefix is all U+10FFFF), meaning "to the end".
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            return "".join(chars) + chr(last + 1)
+    return None
+
+
+@attrs.define
+class _StoredObject:
+    info: ObjectInfo
+    data: bytes
+
+
+@attrs.define
+class _Bucket:
+    info: BucketInfo
+    objects: dict[str, _StoredObject] = attrs.Factory(dict)
+    keys: list[str] = attrs.Factory(list)  # sorted; str order is UTF-8 byte order
+
+
+class _MemoryReader:
+    """A snapshot of one object version: the bytes are immutable, so no copy is made."""
+
+    def __init__(self, stored: _StoredObject) -> None:
+        self._info = stored.info
+        self._view: memoryview | None = memoryview(stored.data)
+        self._pos = 0
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._info
+
+    def seek(self, offset: int, /) -> None:
+        self._pos = offset
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._view is None:
+            raise ValueError("read from a closed object reader")
+        end = len(self._view) if n is None or n < 0 else self._pos + n
+        chunk = bytes(self._view[self._pos : end])
+        self._pos += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._view = None
+
+
+class _MemoryWriter:
+    """Collects chunks; ``commit`` publishes them under the backend lock."""
+
+    def __init__(self, backend: MemoryBackend, bucket: str, key: str) -> None:
+        self._backend = backend
+        self._bucket = bucket
+        self._key = key
+        self._chunks: list[bytes] | None = []
+
+    def write(self, data: bytes, /) -> None:
+        if self._chunks is None:
+            raise ValueError("write to a finished object writer")
+        self._chunks.append(bytes(data))
+
+    def commit(
+        self,
+        meta: ObjectMeta,
+        *,
+        etag: str,
+        condition: WriteCondition | None = None,
+        parts_count: int | None = None,
+    ) -> ObjectInfo:
+        if self._chunks is None:
+            raise ValueError("commit of a finished object writer")
+        data = b"".join(self._chunks)
+        info = self._backend._publish(
+            self._bucket,
+            self._key,
+            data,
+            meta=meta,
+            etag=etag,
+            condition=condition,
+            parts_count=parts_count,
+        )
+        self._chunks = None
+        return info
+
+    def abort(self) -> None:
+        self._chunks = None
+
+
+class MemoryBackend:
+    """Buckets and objects in memory; see the ``Backend`` protocol for each verb.
+
+    Args:
+        clock: returns the current UTC time; injected so tests never patch time.
+    """
+
+    def __init__(self, *, clock: Clock = _utcnow) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+
+    # -- buckets ---------------------------------------------------------------
+
+    def create_bucket(
+        self, bucket: str, *, owner_id: str, created: dt.datetime
+    ) -> BucketInfo:
+        with self._lock:
+            if bucket in self._buckets:
+                raise errors.BucketAlreadyExists(extra={"BucketName": bucket})
+            info = BucketInfo(bucket, owner_id, _to_millis(created))
+            self._buckets[bucket] = _Bucket(info)
+            return info
+
+    def get_bucket(self, bucket: str) -> BucketInfo:
+        with self._lock:
+            return self._bucket(bucket).info
+
+    def list_buckets(self) -> list[BucketInfo]:
+        with self._lock:
+            return [self._buckets[name].info for name in sorted(self._buckets)]
+
+    def delete_bucket(self, bucket: str) -> None:
+        with self._lock:
+            if self._bucket(bucket).keys:
+                raise errors.BucketNotEmpty(extra={"BucketName": bucket})
+            del self._buckets[bucket]
+
+    # -- objects ---------------------------------------------------------------
+
+    def open_writer(self, bucket: str, key: str) -> _MemoryWriter:
+        with self._lock:
+            self._bucket(bucket)
+        return _MemoryWriter(self, bucket, key)
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        with self._lock:
+            return self._object(bucket, key).info
+
+    def open_object(self, bucket: str, key: str) -> _MemoryReader:
+        with self._lock:
+            return _MemoryReader(self._object(bucket, key))
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        with self._lock:
+            b = self._bucket(bucket)
+            if b.objects.pop(key, None) is not None:
+                del b.keys[bisect.bisect_left(b.keys, key)]
+
+    def iter_entries(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        delimiter: str = "",
+    ) -> Iterator[ListEntry]:
+        with self._lock:
+            self._bucket(bucket)
+        return self._iter_entries(bucket, prefix, start_after, delimiter)
+
+    def _iter_entries(
+        self, bucket: str, prefix: str, start_after: str, delimiter: str
+    ) -> Iterator[ListEntry]:
+        # Each step re-finds its place by bisection under the lock, so the iterator
+        # tolerates concurrent writes (it sees each key at most once, in order) and a
+        # page costs O(page * log n) whatever the bucket size.
+        if start_after >= prefix:
+            cursor, inclusive = start_after, False
+        else:
+            cursor, inclusive = prefix, True
+        while True:
+            with self._lock:
+                b = self._buckets.get(bucket)
+                if b is None:
+                    return
+                if inclusive:
+                    i = bisect.bisect_left(b.keys, cursor)
+                else:
+                    i = bisect.bisect_right(b.keys, cursor)
+                if i >= len(b.keys) or not b.keys[i].startswith(prefix):
+                    return
+                key = b.keys[i]
+                stored = b.objects[key]
+            inclusive = False
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut < 0:
+                yield stored.info
+                cursor = key
+                continue
+            common = key[: cut + len(delimiter)]
+            yield CommonPrefix(common)
+            upper = prefix_upper_bound(common)
+            if upper is None:
+                return
+            # Continue at the first key outside the common prefix.
+            cursor, inclusive = upper, True
+
+    # -- internals -------------------------------------------------------------
+
+    def _publish(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        meta: ObjectMeta,
+        etag: str,
+        condition: WriteCondition | None,
+        parts_count: int | None,
+    ) -> ObjectInfo:
+        with self._lock:
+            b = self._bucket(bucket)
+            current = b.objects.get(key)
+            check_write_condition(condition, current.info if current else None, key)
+            info = ObjectInfo(
+                key=key,
+                size=len(data),
+                etag=etag,
+                last_modified=_to_millis(self._clock()),
+                meta=meta,
+                parts_count=parts_count,
+            )
+            if current is None:
+                bisect.insort(b.keys, key)
+            b.objects[key] = _StoredObject(info, data)
+            return info
+
+    def _bucket(self, bucket: str) -> _Bucket:
+        try:
+            return self._buckets[bucket]
+        except KeyError:
+            raise errors.NoSuchBucket(extra={"BucketName": bucket}) from None
+
+    def _object(self, bucket: str, key: str) -> _StoredObject:
+        try:
+            return self._bucket(bucket).objects[key]
+        except KeyError:
+            raise errors.NoSuchKey(extra={"Key": key}) from None

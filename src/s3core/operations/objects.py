@@ -1,0 +1,254 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject.
+
+This module owns the S3 semantics of single-object requests: what is stored from the
+request headers, which digests are checked, which conditions and ranges apply, and which
+headers go back. Bytes stream from the request into a backend writer and from a backend
+reader into the response; nothing here holds a whole object.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+
+import attrs
+
+from s3core import errors
+from s3core.backends.base import ObjectReader
+from s3core.bodies import CHUNK_SIZE, iter_chunks
+from s3core.checksums import (
+    Checksum,
+    new_checksum,
+    parse_content_md5,
+    requested_checksums,
+)
+from s3core.conditional import evaluate_read_conditions, parse_range
+from s3core.http import Headers, Response
+from s3core.models import ObjectInfo, WriteCondition
+from s3core.names import validate_key
+from s3core.operations.common import (
+    apply_overrides,
+    checksum_headers,
+    content_length,
+    meta_from_headers,
+    object_headers,
+    quote_etag,
+)
+from s3core.operations.context import Call
+from s3core.timefmt import http_date
+
+__all__ = ["delete_object", "get_object", "head_object", "put_object"]
+
+# S3 stores a CRC64NVME checksum of every new object that arrives without one ("default
+# data integrity protections", S3 User Guide, "Checking object integrity"), so SDKs can
+# validate downloads.
+_DEFAULT_CHECKSUM = "CRC64NVME"
+
+
+def put_object(call: Call) -> Response:
+    """PutObject: stream the body into a staged object, verify it, then publish.
+
+    Raises:
+        KeyTooLongError, MissingContentLength, EntityTooLarge, InvalidDigest,
+        BadDigest, MetadataTooLarge, PreconditionFailed, NoSuchKey (If-Match on a
+        missing key), NoSuchBucket, IncompleteBody, XAmzContentSHA256Mismatch.
+    """
+    headers = call.headers
+    validate_key(call.key)
+    length = content_length(headers)
+    if length > call.config.max_put_size:
+        raise errors.EntityTooLarge(
+            extra={
+                "ProposedSize": str(length),
+                "MaxSizeAllowed": str(call.config.max_put_size),
+            }
+        )
+    meta = meta_from_headers(headers)
+    content_md5 = parse_content_md5(headers)
+    condition = _write_condition(headers)
+    expected = requested_checksums(headers)
+    algorithm = next(iter(expected), None) or _sdk_algorithm(headers)
+    checksum = new_checksum(algorithm or _DEFAULT_CHECKSUM)
+
+    md5 = hashlib.md5(usedforsecurity=False)
+    writer = call.backend.open_writer(call.bucket, call.key)
+    try:
+        for chunk in iter_chunks(call.body):
+            md5.update(chunk)
+            checksum.update(chunk)
+            writer.write(chunk)
+        if content_md5 is not None and md5.digest() != content_md5:
+            raise errors.BadDigest(
+                extra={"ExpectedDigest": base64.b64encode(content_md5).decode()}
+            )
+        algorithm = algorithm or _DEFAULT_CHECKSUM
+        value = _verify_checksum(algorithm, checksum, expected.get(algorithm))
+        meta = attrs.evolve(meta, checksums=((algorithm, value),))
+        info = writer.commit(meta, etag=md5.hexdigest(), condition=condition)
+    finally:
+        writer.abort()
+    out = [("ETag", quote_etag(info.etag))]
+    if algorithm in expected or _sdk_algorithm(headers):
+        out.extend(checksum_headers(info.meta.checksums))
+    return Response(status=200, headers=tuple(out))
+
+
+def _sdk_algorithm(headers: Headers) -> str | None:
+    value = headers.get("x-amz-sdk-checksum-algorithm")
+    if value is None:
+        return None
+    new_checksum(value)  # refuses unknown algorithms
+    return value.upper()
+
+
+def _verify_checksum(algorithm: str, checksum: Checksum, expected: str | None) -> str:
+    value = base64.b64encode(checksum.digest()).decode()
+    if expected is not None and expected != value:
+        raise errors.BadDigest(
+            f"The {algorithm} you specified did not match the calculated checksum."
+        )
+    return value
+
+
+def _write_condition(headers: Headers) -> WriteCondition | None:
+    """PutObject's conditional-write headers, decided atomically by the backend."""
+    if_match = headers.get("if-match")
+    if_none_match = headers.get("if-none-match")
+    if if_match is None and if_none_match is None:
+        return None
+    # "If-None-Match ... Expects the '*' (asterisk) character" (PutObject).
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise errors.NotImplementedOperation(
+            "A header you provided implies functionality that is not implemented",
+            extra={"Header": "If-None-Match"},
+        )
+    return WriteCondition(
+        if_match=if_match.strip().strip('"') if if_match is not None else None,
+        if_none_match=if_none_match is not None,
+    )
+
+
+def get_object(call: Call) -> Response:
+    """GetObject: conditions, a single range, ``response-*`` overrides, streamed body.
+
+    Raises:
+        NoSuchBucket, NoSuchKey, PreconditionFailed, InvalidRange.
+    """
+    validate_key(call.key)
+    reader = call.backend.open_object(call.bucket, call.key)
+    try:
+        return _get_response(call, reader)
+    except BaseException:
+        reader.close()
+        raise
+
+
+def _get_response(call: Call, reader: ObjectReader) -> Response:
+    info = reader.info
+    not_modified = _conditions(call, info)
+    if not_modified is not None:
+        reader.close()
+        return not_modified
+    headers = object_headers(info, with_checksums=_checksum_mode(call.headers))
+    headers = apply_overrides(headers, call.query)
+    byte_range = parse_range(call.headers.get("range"), info.size)
+    if byte_range is None:
+        return Response(
+            status=200,
+            headers=tuple(headers),
+            body=ReaderBody(reader, info.size),
+            content_length=info.size,
+        )
+    reader.seek(byte_range.start)
+    # A checksum covers the whole object, never a range of it.
+    headers = [(k, v) for k, v in headers if not k.startswith("x-amz-checksum-")]
+    headers.append(("Content-Range", byte_range.content_range(info.size)))
+    return Response(
+        status=206,
+        headers=tuple(headers),
+        body=ReaderBody(reader, byte_range.length),
+        content_length=byte_range.length,
+    )
+
+
+def head_object(call: Call) -> Response:
+    """HeadObject: GetObject's headers and conditions, no body.
+
+    Raises:
+        NoSuchBucket, NoSuchKey, PreconditionFailed, InvalidRange.
+    """
+    validate_key(call.key)
+    info = call.backend.head_object(call.bucket, call.key)
+    not_modified = _conditions(call, info)
+    if not_modified is not None:
+        return not_modified
+    headers = object_headers(info, with_checksums=_checksum_mode(call.headers))
+    headers = apply_overrides(headers, call.query)
+    byte_range = parse_range(call.headers.get("range"), info.size)
+    if byte_range is None:
+        return Response(status=200, headers=tuple(headers), content_length=info.size)
+    headers.append(("Content-Range", byte_range.content_range(info.size)))
+    return Response(
+        status=206, headers=tuple(headers), content_length=byte_range.length
+    )
+
+
+def _conditions(call: Call, info: ObjectInfo) -> Response | None:
+    """The 304 response if a read condition says so; raises 412 ones."""
+    etag = info.etag
+    status = evaluate_read_conditions(
+        call.headers, etag=etag, last_modified=info.last_modified
+    )
+    if status is None:
+        return None
+    # RFC 7232 4.1: a 304 carries the validators the 200 would have carried.
+    return Response(
+        status=status,
+        headers=(
+            ("ETag", quote_etag(etag)),
+            ("Last-Modified", http_date(info.last_modified)),
+        ),
+        content_length=None,
+    )
+
+
+def _checksum_mode(headers: Headers) -> bool:
+    return (headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"
+
+
+def delete_object(call: Call) -> Response:
+    """DeleteObject: 204 whether or not the key existed.
+
+    Raises:
+        NoSuchBucket.
+    """
+    validate_key(call.key)
+    call.backend.delete_object(call.bucket, call.key)
+    return Response(status=204)
+
+
+class ReaderBody:
+    """A response body streaming ``length`` bytes from an open object reader.
+
+    The adapter iterates it and calls ``close``; the reader (an open file for the
+    filesystem backend) is released there, also when the client goes away midway.
+    """
+
+    def __init__(self, reader: ObjectReader, length: int) -> None:
+        self.reader = reader
+        self.length = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self.length
+        while remaining > 0:
+            chunk = self.reader.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                # The snapshot is shorter than its record said: never pad, never
+                # send a wrong body silently.
+                raise errors.InternalError("object shorter than its recorded size")
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.reader.close()

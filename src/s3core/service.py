@@ -1,0 +1,167 @@
+"""The S3 service: one request in, one response out, no I/O of its own.
+
+This module owns the order in which a request is handled: route it, authenticate it,
+stack the verifying readers on its body, check the caller owns the bucket, run the
+operation, and turn any ``S3Error`` into S3's error response (no body for HEAD). Any
+other exception is a bug: it is logged with the request id and answered
+``InternalError`` 500, never a traceback. The clock is injected; the body stream is
+whatever the adapter hands in.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import re
+import secrets
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from s3core import errors, xml_out
+from s3core.auth.credentials import CredentialStore, StaticCredentials, User
+from s3core.auth.verify import AuthContext, authenticate
+from s3core.backends.base import Backend
+from s3core.bodies import DigestCheckReader, ExactLengthReader
+from s3core.config import ServiceConfig
+from s3core.http import Readable, Request, Response
+from s3core.names import validate_bucket_name
+from s3core.operations import OPERATIONS, Call
+from s3core.routing import Route, resolve
+from s3core.timefmt import http_date
+
+__all__ = ["S3Service"]
+
+log = logging.getLogger("s3core")
+
+_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_UNSIGNED = "UNSIGNED-PAYLOAD"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class S3Service:
+    """Handles S3 requests against a backend.
+
+    Args:
+        backend: the store.
+        users: who may sign requests (their access keys, secrets and owner ids).
+        config: region, virtual-host domain, limits.
+        clock: returns the current UTC time (injected so tests never patch time).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        users: Sequence[User],
+        *,
+        config: ServiceConfig | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.credentials: CredentialStore = StaticCredentials(users)
+        self.backend = backend
+        self.config = config or ServiceConfig()
+        self.clock = clock
+        self._display_names = {u.id: u.display_name for u in users}
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request. Never raises for anything a client can cause."""
+        request_id = secrets.token_hex(8).upper()
+        now = self.clock()
+        try:
+            response = self._dispatch(request, now)
+        except errors.S3Error as err:
+            response = self.error_response(err, request, request_id)
+        except Exception:
+            log.exception(
+                "request %s failed: %s %s", request_id, request.method, request.path
+            )
+            response = self.error_response(errors.InternalError(), request, request_id)
+        return _with_common_headers(response, request_id, now)
+
+    def _dispatch(self, request: Request, now: dt.datetime) -> Response:
+        route = resolve(request, domain=self.config.domain)
+        auth = authenticate(
+            request, credentials=self.credentials, region=self.config.region, now=now
+        )
+        body = _verified_body(request, auth)
+        if route.bucket is not None:
+            validate_bucket_name(route.bucket)
+            if route.operation != "CreateBucket":
+                self._check_owner(route, auth.user)
+        call = Call(
+            request=request,
+            route=route,
+            user=auth.user,
+            backend=self.backend,
+            config=self.config,
+            display_names=self._display_names,
+            now=now,
+            body=body,
+        )
+        return OPERATIONS[route.operation](call)
+
+    def _check_owner(self, route: Route, user: User) -> None:
+        assert route.bucket is not None
+        info = self.backend.get_bucket(route.bucket)
+        if info.owner_id != user.id:
+            raise errors.AccessDenied()
+
+    def error_response(
+        self, err: errors.S3Error, request: Request, request_id: str
+    ) -> Response:
+        """S3's error response for ``err``: XML body, or none for HEAD."""
+        headers = [*err.headers.items()]
+        if request.method == "HEAD":
+            return Response(status=err.status, headers=tuple(headers), content_length=0)
+        body = xml_out.error_body(err, resource=request.resource, request_id=request_id)
+        headers.append(("Content-Type", "application/xml"))
+        return Response.of_bytes(err.status, body, headers)
+
+
+def _verified_body(request: Request, auth: AuthContext) -> Readable:
+    """Stack the readers that make the body exactly what the client declared."""
+    body: Readable = request.body
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit():
+        body = ExactLengthReader(body, int(length))
+    payload_hash = auth.payload_hash
+    if payload_hash == _UNSIGNED:
+        return body
+    if _HEX_SHA256.fullmatch(payload_hash):
+        expected = bytes.fromhex(payload_hash)
+
+        def mismatch(computed: bytes) -> errors.S3Error:
+            return errors.XAmzContentSHA256Mismatch(
+                extra={
+                    "ClientComputedContentSHA256": payload_hash,
+                    "S3ComputedContentSHA256": computed.hex(),
+                }
+            )
+
+        return DigestCheckReader(body, expected, on_mismatch=mismatch)
+    if payload_hash.startswith("STREAMING-"):
+        raise errors.NotImplementedOperation(
+            "aws-chunked streaming payloads are not supported yet",
+            extra={"Header": "x-amz-content-sha256"},
+        )
+    raise errors.InvalidArgument(
+        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-... or a valid "
+        "sha256 value.",
+        extra={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": payload_hash},
+    )
+
+
+def _with_common_headers(
+    response: Response, request_id: str, now: dt.datetime
+) -> Response:
+    extra = (
+        ("x-amz-request-id", request_id),
+        ("x-amz-id-2", base64.b64encode(request_id.encode()).decode()),
+        ("Date", http_date(now)),
+        ("Server", "s3server"),
+    )
+    return attrs.evolve(response, headers=response.headers + extra)

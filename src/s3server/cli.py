@@ -1,0 +1,164 @@
+"""The ``s3server`` command: run the server, and the tools around it.
+
+This module owns the command line: flags, their environment-variable fallbacks, reading
+the users file, and the generated key pair kept in the data directory. It builds an
+``S3Service`` and hands it to ``serve``; it has no S3 behaviour of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from s3core.auth.credentials import User
+from s3core.backends.base import Backend
+from s3core.backends.filesystem import FilesystemBackend
+from s3core.backends.memory import MemoryBackend
+from s3core.config import ServiceConfig
+from s3core.service import S3Service
+from s3server.server import make_user, serve
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["build_parser", "load_users", "main"]
+
+# The internal area of the data directory (DESIGN.md: a name no bucket can have).
+INTERNAL_DIR = ".s3server"
+CREDENTIALS_FILE = "credentials.json"
+
+# (flag, environment variable, default, help); one table for every serve setting.
+_SERVE_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("--host", "S3SERVER_HOST", "127.0.0.1", "interface to listen on"),
+    ("--port", "S3SERVER_PORT", "9000", "TCP port"),
+    ("--data-dir", "S3SERVER_DATA_DIR", "./data", "directory holding the buckets"),
+    ("--region", "S3SERVER_REGION", "us-east-1", "region the server serves"),
+    ("--threads", "S3SERVER_THREADS", "8", "worker threads"),
+    ("--backend", "S3SERVER_BACKEND", "filesystem", "filesystem or memory"),
+    ("--domain", "S3SERVER_DOMAIN", "localhost", "base domain of bucket.<domain>"),
+    ("--access-key", "S3SERVER_ACCESS_KEY", None, "access key of the single user"),
+    ("--secret-key", "S3SERVER_SECRET_KEY", None, "secret key of the single user"),
+    ("--users", "S3SERVER_USERS", None, "TOML file with [[users]] tables"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``s3server [serve] [options]``)."""
+    parser = argparse.ArgumentParser(
+        prog="s3server",
+        description="An S3-compatible object store over a directory of plain files.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    serve_parser = sub.add_parser("serve", help="run the server (the default)")
+    for p in (parser, serve_parser):
+        for flag, env, default, text in _SERVE_OPTIONS:
+            p.add_argument(
+                flag,
+                default=os.environ.get(env, default),
+                help=f"{text} (env {env}; default {default})",
+            )
+    return parser
+
+
+def load_users(path: Path) -> list[User]:
+    """Users from a TOML file of ``[[users]]`` tables.
+
+    Each table has ``access_key`` and ``secret_key``, and optionally ``id`` (the
+    canonical user id returned as Owner ID) and ``display_name``.
+    """
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    users = []
+    for i, table in enumerate(data.get("users", [])):
+        try:
+            users.append(
+                make_user(
+                    table["access_key"],
+                    table["secret_key"],
+                    user_id=table.get("id"),
+                    display_name=table.get("display_name"),
+                )
+            )
+        except KeyError as missing:
+            raise SystemExit(f"{path}: users[{i}] has no {missing}") from None
+    if not users:
+        raise SystemExit(f"{path}: no [[users]] tables")
+    return users
+
+
+def _users(args: argparse.Namespace, data_dir: Path | None) -> tuple[list[User], str]:
+    """The configured users and where they came from."""
+    if args.users:
+        return load_users(Path(args.users)), f"users file {args.users}"
+    if args.access_key or args.secret_key:
+        if not (args.access_key and args.secret_key):
+            raise SystemExit("--access-key and --secret-key go together")
+        return [make_user(args.access_key, args.secret_key)], "command line"
+    if data_dir is None:
+        return [make_user()], "generated for this run (memory backend)"
+    return [_stored_or_new_user(data_dir)], f"{data_dir / INTERNAL_DIR}"
+
+
+def _stored_or_new_user(data_dir: Path) -> User:
+    """The key pair kept in the data directory, generated on first start (mode 0600)."""
+    path = data_dir / INTERNAL_DIR / CREDENTIALS_FILE
+    if path.exists():
+        stored = json.loads(path.read_text())
+        return make_user(stored["access_key"], stored["secret_key"])
+    user = make_user()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"access_key": user.access_key, "secret_key": user.secret_key}, f)
+    return user
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``s3server`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    backend_name = args.backend.lower()
+    if backend_name not in ("filesystem", "memory"):
+        raise SystemExit(f"unknown backend {args.backend!r}: filesystem or memory")
+    data_dir = Path(args.data_dir).resolve() if backend_name == "filesystem" else None
+    users, source = _users(args, data_dir)
+    backend: Backend
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        backend = FilesystemBackend(data_dir, default_owner_id=users[0].id)
+    else:
+        backend = MemoryBackend()
+    config = ServiceConfig(region=args.region, domain=args.domain)
+    service = S3Service(backend, users, config=config)
+
+    def banner(url: str) -> None:
+        where = str(data_dir) if data_dir is not None else "(memory)"
+        print(f"s3server listening on {url}", flush=True)
+        print(f"  data directory: {where}", flush=True)
+        print(f"  region:         {args.region}", flush=True)
+        print(f"  credentials ({source}):", flush=True)
+        for user in users:
+            print(f"    AWS_ACCESS_KEY_ID={user.access_key}", flush=True)
+            print(f"    AWS_SECRET_ACCESS_KEY={user.secret_key}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(
+            service,
+            host=args.host,
+            port=int(args.port),
+            threads=int(args.threads),
+            on_ready=banner,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

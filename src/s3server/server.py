@@ -1,0 +1,279 @@
+"""Serving with waitress: the blocking standalone server and the in-process thread.
+
+This module owns the waitress settings we rely on, ``serve`` (the standalone server the
+CLI runs) and ``ServerThread`` (a real server on 127.0.0.1, port 0 by default, in a
+background thread, for test suites and embedding). Nothing here is global: several
+servers run side by side in one process, so it is safe under pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import waitress
+import waitress.channel
+import waitress.server
+import waitress.task
+
+from s3core.auth.credentials import User
+from s3core.backends.base import Backend
+from s3core.backends.filesystem import FilesystemBackend
+from s3core.backends.memory import MemoryBackend
+from s3core.config import MAX_PUT_SIZE, ServiceConfig
+from s3core.service import S3Service
+from s3server.app import create_app
+
+__all__ = ["ServerThread", "make_user", "serve"]
+
+log = logging.getLogger("s3server")
+
+
+def make_user(
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    *,
+    user_id: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """A user; missing keys are generated at random.
+
+    The canonical user id defaults to a stable 64-hex digest of the access key, the
+    shape S3 canonical ids have.
+    """
+    access_key = access_key or "AK" + secrets.token_hex(9).upper()
+    secret_key = secret_key or secrets.token_urlsafe(30)
+    return User(
+        access_key=access_key,
+        secret_key=secret_key,
+        id=user_id or hashlib.sha256(access_key.encode()).hexdigest(),
+        display_name=display_name or access_key,
+    )
+
+
+def waitress_settings(threads: int) -> dict[str, Any]:
+    """The waitress settings every server here uses."""
+    return {
+        "threads": threads,
+        # waitress refuses bodies over 1 GiB by default; S3 takes 5 GiB in one PUT.
+        # Headers and aws-chunked framing come on top, hence the margin.
+        "max_request_body_size": MAX_PUT_SIZE + 64 * 1024 * 1024,
+        "ident": "s3server",
+        "clear_untrusted_proxy_headers": True,
+    }
+
+
+class _MetadataName(str):
+    """A header name waitress must send as it is.
+
+    waitress writes every response header name capitalised per hyphen-separated part
+    (``X-Amz-Meta-Color``). Header names are case-insensitive, but SDKs build the
+    user-metadata dict from the names as received, and S3 sends them lower-case: a
+    test that reads ``Metadata["color"]`` from S3 must read it here too.
+    """
+
+    def split(self, sep: Any = None, maxsplit: int = -1) -> list[Any]:
+        return [_KeptPart(part) for part in str.split(self, sep, maxsplit)]
+
+
+class _KeptPart(str):
+    def capitalize(self) -> str:
+        return str(self)
+
+
+class _Task(waitress.task.WSGITask):  # type: ignore[misc]
+    def build_response_header(self) -> bytes:
+        self.response_headers = [
+            (_MetadataName(name) if name.lower().startswith("x-amz-meta-") else name, v)
+            for name, v in self.response_headers
+        ]
+        return super().build_response_header()  # type: ignore[no-any-return]
+
+
+class _Channel(waitress.channel.HTTPChannel):  # type: ignore[misc]
+    task_class = _Task
+
+    def send_continue(self) -> None:
+        # waitress 3.0.2 marks the request incomplete after writing "100 Continue",
+        # so a request that is already complete (no body: boto3 sends
+        # "Expect: 100-continue" on every PutObject, also empty ones) then waits
+        # forever for body bytes that never come. Such a request needs no 100
+        # Continue (RFC 9110 10.1.1: a server MAY omit it); answer it instead.
+        if self.request is not None and self.request.completed:
+            self.request.expect_continue = False
+            return
+        super().send_continue()
+
+
+def create_waitress_server(app: Any, *, host: str, port: int, threads: int) -> Any:
+    """A bound, listening waitress server for ``app`` with our settings."""
+    server = waitress.server.create_server(
+        app, host=host, port=port, **waitress_settings(threads)
+    )
+    server.channel_class = _Channel
+    return server
+
+
+class ServerThread:
+    """A real S3 server (waitress over the Falcon app) in a background thread.
+
+    The socket is bound and listening when the constructor returns, so
+    ``endpoint_url`` is known at once; ``start`` begins serving. Use it as a context
+    manager, or call ``start()`` and ``stop()``.
+
+    Args:
+        backend: the store; default a fresh ``MemoryBackend``, or a
+            ``FilesystemBackend`` over ``data_dir`` when given.
+        data_dir: directory for the filesystem backend.
+        users: who may sign requests; default one user with random keys.
+        host: interface to bind (keep it on loopback for tests).
+        port: TCP port; 0 picks a free one.
+        region: the region the server serves.
+        threads: waitress worker threads.
+        domain: base domain for virtual-hosted-style requests.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Backend | None = None,
+        data_dir: str | Path | None = None,
+        users: Iterable[User] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        threads: int = 8,
+        domain: str = "localhost",
+    ) -> None:
+        self.users = list(users) if users is not None else [make_user()]
+        if not self.users:
+            raise ValueError("ServerThread needs at least one user")
+        if backend is None:
+            backend = (
+                FilesystemBackend(data_dir, default_owner_id=self.users[0].id)
+                if data_dir is not None
+                else MemoryBackend()
+            )
+        self.backend = backend
+        self.region = region
+        self.service = S3Service(
+            backend, self.users, config=ServiceConfig(region=region, domain=domain)
+        )
+        self.app = create_app(self.service)
+        self._server = create_waitress_server(
+            self.app, host=host, port=port, threads=threads
+        )
+        self.host = host
+        self.port: int = self._server.effective_port
+        self._thread = threading.Thread(
+            target=self._run, name=f"s3server:{self.port}", daemon=True
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://host:port`` of the running server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def access_key(self) -> str:
+        """The first user's access key."""
+        return self.users[0].access_key
+
+    @property
+    def secret_key(self) -> str:
+        """The first user's secret key."""
+        return self.users[0].secret_key
+
+    def start(self) -> ServerThread:
+        """Begin serving; returns ``self``."""
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        # Closing the channels from stop() can surface as EBADF in the poll that was
+        # already waiting; the loop is over either way.
+        with contextlib.suppress(OSError, ValueError):
+            self._server.run()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and release the port. Idempotent."""
+        server = self._server
+        if self._thread.is_alive():
+            # Close every channel from inside the loop thread (the trigger runs the
+            # callable there), so the loop's map empties and it returns at once.
+            server.trigger.pull_trigger(lambda: _close_all(server))
+            self._thread.join(timeout)
+        else:
+            _close_all(server)
+        server.task_dispatcher.shutdown(timeout=timeout)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, user: User | None = None, **kwargs: Any) -> Any:
+        """A boto3 S3 client for this server (SigV4, path-style addressing)."""
+        return self._session(user).client("s3", **self._client_kwargs(kwargs))
+
+    def resource(self, user: User | None = None, **kwargs: Any) -> Any:
+        """A boto3 S3 resource for this server."""
+        return self._session(user).resource("s3", **self._client_kwargs(kwargs))
+
+    def _session(self, user: User | None) -> Any:
+        import boto3  # imported on use: servers start without paying for boto3
+
+        user = user or self.users[0]
+        return boto3.session.Session(
+            aws_access_key_id=user.access_key,
+            aws_secret_access_key=user.secret_key,
+            region_name=self.region,
+        )
+
+    def _client_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        from botocore.config import Config
+
+        kwargs: dict[str, Any] = {
+            "endpoint_url": self.endpoint_url,
+            "config": Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        }
+        kwargs.update(overrides)
+        return kwargs
+
+
+def _close_all(server: Any) -> None:
+    for dispatcher in list(server._map.values()):
+        with contextlib.suppress(OSError):
+            dispatcher.close()
+
+
+def serve(
+    service: S3Service,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``service`` with waitress until interrupted (the standalone server).
+
+    ``on_ready`` is called with the endpoint URL once the socket listens.
+    """
+    server = create_waitress_server(
+        create_app(service), host=host, port=port, threads=threads
+    )
+    if on_ready is not None:
+        shown = f"[{host}]" if ":" in host else host
+        on_ready(f"http://{shown}:{server.effective_port}")
+    try:
+        server.run()
+    finally:
+        server.close()

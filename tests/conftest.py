@@ -1,0 +1,19 @@
+"""Suite-wide configuration: the Hypothesis profiles.
+
+CI runs the ``ci`` profile (more examples, no deadline: the machines are shared and noisy);
+a developer's run uses ``dev``. Choose with ``HYPOTHESIS_PROFILE``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
