@@ -1,7 +1,8 @@
 """Suite-wide configuration: the Hypothesis profiles.
 
-CI runs the ``ci`` profile (more examples, no deadline: the machines are shared and noisy);
-a developer's run uses ``dev``. Choose with ``HYPOTHESIS_PROFILE``.
+CI (where ``CI`` is set) runs the ``ci`` profile: more examples, no deadline, since
+the machines are shared and noisy. A developer's run uses ``dev``. Override with
+``HYPOTHESIS_PROFILE``.
 """
 
 from __future__ import annotations
@@ -16,4 +17,6 @@ settings.register_profile(
 settings.register_profile(
     "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)

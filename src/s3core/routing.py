@@ -15,7 +15,7 @@ import attrs
 from s3core import errors
 from s3core.http import Request
 
-__all__ = ["ROUTES", "Route", "parse_query", "resolve"]
+__all__ = ["ROUTES", "SERVER_PREFIX", "Route", "parse_query", "resolve"]
 
 Target = Literal["service", "bucket", "object"]
 
@@ -67,11 +67,19 @@ ROUTES: dict[tuple[str, Target, str], str] = {
     ("GET", "bucket", "versions"): "ListObjectVersions",
     ("GET", "bucket", "location"): "GetBucketLocation",
     ("POST", "bucket", "delete"): "DeleteObjects",
+    # Browser form upload: authenticated by the form's policy, not a header.
+    ("POST", "bucket", ""): "PostObject",
     ("PUT", "object", ""): "PutObject",
     ("GET", "object", ""): "GetObject",
     ("HEAD", "object", ""): "HeadObject",
     ("DELETE", "object", ""): "DeleteObject",
 }
+
+
+# The server's own endpoints live under a first path segment that can never be a
+# bucket name (a leading dot is invalid), so they never shadow a bucket.
+SERVER_PREFIX = "/.s3server/"
+_SERVER_ROUTES = {("GET", "presign"): "PresignUrl"}
 
 
 @attrs.frozen(kw_only=True)
@@ -117,9 +125,14 @@ def resolve(request: Request, *, domain: str) -> Route:
         path = unquote(request.route_path, errors="strict")
     except UnicodeDecodeError:
         raise errors.InvalidURI() from None
+    query = parse_query(request.query)
+    if path.startswith(SERVER_PREFIX):
+        name = _SERVER_ROUTES.get((request.method, path[len(SERVER_PREFIX) :]))
+        if name is None:
+            raise errors.MethodNotAllowed(extra={"Method": request.method})
+        return Route(operation=name, bucket=None, key=None, query=query)
     bucket, key = _split_target(path, _virtual_host_bucket(request.host, domain))
     target: Target = "service" if bucket is None else "object" if key else "bucket"
-    query = parse_query(request.query)
     sub = next((name for name in _SUBRESOURCES if name in query), "")
     operation = ROUTES.get((request.method, target, sub))
     if operation is None:

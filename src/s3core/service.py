@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
-import re
 import secrets
 from collections.abc import Callable, Sequence
 
@@ -21,22 +20,21 @@ import attrs
 
 from s3core import errors, xml_out
 from s3core.auth.credentials import CredentialStore, StaticCredentials, User
-from s3core.auth.verify import AuthContext, authenticate
+from s3core.auth.verify import authenticate
 from s3core.backends.base import Backend
-from s3core.bodies import DigestCheckReader, ExactLengthReader
 from s3core.config import ServiceConfig
-from s3core.http import Readable, Request, Response
+from s3core.http import Request, Response
 from s3core.names import validate_bucket_name
 from s3core.operations import OPERATIONS, Call
+from s3core.operations.form_context import FormCall
+from s3core.operations.post_object import post_object
+from s3core.payload import verified_body
 from s3core.routing import Route, resolve
 from s3core.timefmt import http_date
 
 __all__ = ["S3Service"]
 
 log = logging.getLogger("s3core")
-
-_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_UNSIGNED = "UNSIGNED-PAYLOAD"
 
 
 def _utcnow() -> dt.datetime:
@@ -84,10 +82,22 @@ class S3Service:
 
     def _dispatch(self, request: Request, now: dt.datetime) -> Response:
         route = resolve(request, domain=self.config.domain)
+        if route.operation == "PostObject":
+            # The form carries its own credentials and policy signature.
+            return post_object(
+                FormCall(
+                    request=request,
+                    route=route,
+                    backend=self.backend,
+                    credentials=self.credentials,
+                    config=self.config,
+                    now=now,
+                )
+            )
         auth = authenticate(
             request, credentials=self.credentials, region=self.config.region, now=now
         )
-        body = _verified_body(request, auth)
+        body = verified_body(request, auth)
         if route.bucket is not None:
             validate_bucket_name(route.bucket)
             if route.operation != "CreateBucket":
@@ -120,39 +130,6 @@ class S3Service:
         body = xml_out.error_body(err, resource=request.resource, request_id=request_id)
         headers.append(("Content-Type", "application/xml"))
         return Response.of_bytes(err.status, body, headers)
-
-
-def _verified_body(request: Request, auth: AuthContext) -> Readable:
-    """Stack the readers that make the body exactly what the client declared."""
-    body: Readable = request.body
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit():
-        body = ExactLengthReader(body, int(length))
-    payload_hash = auth.payload_hash
-    if payload_hash == _UNSIGNED:
-        return body
-    if _HEX_SHA256.fullmatch(payload_hash):
-        expected = bytes.fromhex(payload_hash)
-
-        def mismatch(computed: bytes) -> errors.S3Error:
-            return errors.XAmzContentSHA256Mismatch(
-                extra={
-                    "ClientComputedContentSHA256": payload_hash,
-                    "S3ComputedContentSHA256": computed.hex(),
-                }
-            )
-
-        return DigestCheckReader(body, expected, on_mismatch=mismatch)
-    if payload_hash.startswith("STREAMING-"):
-        raise errors.NotImplementedOperation(
-            "aws-chunked streaming payloads are not supported yet",
-            extra={"Header": "x-amz-content-sha256"},
-        )
-    raise errors.InvalidArgument(
-        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-... or a valid "
-        "sha256 value.",
-        extra={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": payload_hash},
-    )
 
 
 def _with_common_headers(

@@ -15,7 +15,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import waitress
 import waitress.channel
@@ -78,7 +78,7 @@ class _MetadataName(str):
     test that reads ``Metadata["color"]`` from S3 must read it here too.
     """
 
-    def split(self, sep: Any = None, maxsplit: int = -1) -> list[Any]:
+    def split(self, sep: str | None = None, maxsplit: SupportsIndex = -1) -> list[Any]:
         return [_KeptPart(part) for part in str.split(self, sep, maxsplit)]
 
 
@@ -89,9 +89,10 @@ class _KeptPart(str):
 
 class _Task(waitress.task.WSGITask):  # type: ignore[misc]
     def build_response_header(self) -> bytes:
+        headers: list[tuple[str, str]] = self.response_headers  # type: ignore[has-type]
         self.response_headers = [
             (_MetadataName(name) if name.lower().startswith("x-amz-meta-") else name, v)
-            for name, v in self.response_headers
+            for name, v in headers
         ]
         return super().build_response_header()  # type: ignore[no-any-return]
 

@@ -63,7 +63,7 @@ def run_server() -> Iterator[Any]:
     yield start
     for proc in procs:
         proc.terminate()
-        proc.wait(10)
+        proc.communicate(timeout=10)  # reaps it and closes its pipes
 
 
 def _complete(lines: list[str]) -> bool:
@@ -80,7 +80,7 @@ def _more_users_expected(lines: list[str]) -> bool:
 
 
 def test_generated_credentials_persist(run_server: Any, tmp_path: Path) -> None:
-    """First start generates keys kept at mode 0600; a restart reuses them; data stays."""
+    """First start makes keys kept at mode 0600; a restart reuses them; data stays."""
     data = tmp_path / "data"
     first = run_server("--port", "0", "--data-dir", str(data))
     assert str(data) in first.banner
@@ -88,7 +88,7 @@ def test_generated_credentials_persist(run_server: Any, tmp_path: Path) -> None:
     client.create_bucket(Bucket="kept")
     client.put_object(Bucket="kept", Key="a/b.txt", Body=b"on disk")
     first.proc.terminate()
-    first.proc.wait(10)
+    first.proc.communicate(timeout=10)
     stored = data / ".s3server" / "credentials.json"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert (data / "kept" / "a" / "b.txt").read_bytes() == b"on disk"
@@ -148,9 +148,9 @@ def test_environment_configuration(run_server: Any, tmp_path: Path) -> None:
         aws_secret_access_key="env-secret",
     )
     client.create_bucket(
-        Bucket="eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        Bucket="euro", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    assert [b["Name"] for b in client.list_buckets()["Buckets"]] == ["eu"]
+    assert [b["Name"] for b in client.list_buckets()["Buckets"]] == ["euro"]
 
 
 def test_access_log_line(run_server: Any) -> None:

@@ -141,7 +141,7 @@ def test_bad_listing_arguments(client: Any, bucket: str) -> None:
 
 
 def test_delete_objects(client: Any, filled: str) -> None:
-    """DeleteObjects removes listed keys and reports each; missing keys count as deleted."""
+    """DeleteObjects removes and reports each key; missing keys count as deleted."""
     result = client.delete_objects(
         Bucket=filled,
         Delete={"Objects": [{"Key": "a-b"}, {"Key": "b b"}, {"Key": "never"}]},
@@ -180,7 +180,7 @@ def test_delete_objects_quiet_and_versions(client: Any, filled: str) -> None:
 
 
 def test_delete_objects_limits(server: ServerThread, client: Any, bucket: str) -> None:
-    """More than 1000 keys is MalformedXML; a missing integrity header InvalidRequest."""
+    """Over 1000 keys is MalformedXML; no integrity header is InvalidRequest."""
     import urllib.error
     import urllib.request
 

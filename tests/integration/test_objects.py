@@ -73,7 +73,7 @@ def test_overwrite_replaces(client: Any, bucket: str) -> None:
 
 
 def test_content_md5(client: Any, bucket: str) -> None:
-    """A right Content-MD5 is accepted; a wrong one is BadDigest, a bad one InvalidDigest."""
+    """A right Content-MD5 passes; a wrong one is BadDigest, a bad one InvalidDigest."""
     body = b"hello"
     good = base64.b64encode(hashlib.md5(body).digest()).decode()
     client.put_object(Bucket=bucket, Key="ok", Body=body, ContentMD5=good)
@@ -131,7 +131,7 @@ def test_conditional_writes(client: Any, bucket: str) -> None:
 
 
 def test_ranges(client: Any, bucket: str) -> None:
-    """Single ranges give 206 with Content-Range; unsatisfiable ones 416 InvalidRange."""
+    """A single range gives 206 and Content-Range; unsatisfiable ones 416."""
     data = b"0123456789"
     client.put_object(Bucket=bucket, Key="r", Body=data)
     cases = {

@@ -52,7 +52,9 @@ def _filled(keys: set[str]) -> S3Service:
 
 
 def _page(service: S3Service, params: dict[str, str]) -> etree._Element:
-    query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+    query = "&".join(
+        f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items()
+    )
     response = service.handle(signed(ALICE, "GET", "/data", query=query))
     body = b"".join(response.body)
     assert response.status == 200, body

@@ -101,7 +101,9 @@ class _BrokenBackend(MemoryBackend):
         raise RuntimeError("disk on fire")
 
 
-def test_bug_is_internal_error_with_request_id(caplog: pytest.LogCaptureFixture) -> None:
+def test_bug_is_internal_error_with_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """An unexpected exception is a 500 InternalError, logged with the request id."""
     service = _service(_BrokenBackend())
     with caplog.at_level(logging.ERROR, logger="s3core"):
@@ -122,7 +124,7 @@ def test_common_headers(service: S3Service) -> None:
 
 
 def test_clock_skew_is_refused() -> None:
-    """A request signed 16 minutes away from the service clock is RequestTimeTooSkewed."""
+    """A request signed 16 minutes off the service clock is RequestTimeTooSkewed."""
     service = _service()
     late = NOW - dt.timedelta(minutes=16)
     response = service.handle(signed(ALICE, "GET", "/", now=late))
@@ -142,4 +144,3 @@ def test_mounted_service_signs_full_path_routes_rest(service: S3Service) -> None
     response = service.handle(mounted)
     assert response.status == 200
     assert b"<Name>data</Name>" in _body(response)
-

@@ -127,7 +127,7 @@ def test_list_buckets_shape() -> None:
     assert find(root, "s3:Buckets/s3:Bucket/s3:Name") == ["a", "b"]
     assert (
         find(root, "s3:Buckets/s3:Bucket/s3:CreationDate")
-        == ["2026-11-24T12:00:00.123Z"] * 2
+        == ["2026-11-24T12:00:00.000Z"] * 2
     )
 
 
@@ -168,7 +168,7 @@ def test_list_objects_v2_shape() -> None:
     assert tags(contents) == ["Key", "LastModified", "ETag", "Size", "StorageClass"]
     assert [e.text for e in contents] == [
         "photos/a b.jpg",
-        "2026-11-24T12:00:00.123Z",
+        "2026-11-24T12:00:00.000Z",
         '"abc123"',
         "42",
         "STANDARD",
@@ -442,7 +442,7 @@ def test_copy_results() -> None:
     ]:
         root = parse(body)
         assert root.tag == f"{{{NS}}}{name}"
-        assert [e.text for e in root] == ["2026-11-24T12:00:00.123Z", '"abc"']
+        assert [e.text for e in root] == ["2026-11-24T12:00:00.000Z", '"abc"']
 
 
 def test_multipart_results() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from s3core.http import Response
-from s3core.operations import buckets, deletes, listing, objects
+from s3core.operations import buckets, deletes, listing, objects, presign_endpoint
 from s3core.operations.context import Call
 
 __all__ = ["OPERATIONS", "Call", "Operation"]
@@ -29,5 +29,6 @@ OPERATIONS: dict[str, Operation] = {
     "ListObjectVersions": listing.list_object_versions,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
+    "PresignUrl": presign_endpoint.presign_url,
     "PutObject": objects.put_object,
 }

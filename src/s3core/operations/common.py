@@ -20,6 +20,7 @@ __all__ = [
     "content_length",
     "meta_from_headers",
     "object_headers",
+    "object_length",
     "owner",
     "quote_etag",
     "xml_response",
@@ -112,11 +113,42 @@ def meta_from_headers(headers: Headers) -> ObjectMeta:
         content_type=headers.get("content-type") or "binary/octet-stream",
         cache_control=headers.get("cache-control"),
         content_disposition=headers.get("content-disposition"),
-        content_encoding=headers.get("content-encoding"),
+        content_encoding=_stored_encoding(headers.get("content-encoding")),
         content_language=headers.get("content-language"),
         expires=headers.get("expires"),
         user_metadata=tuple(sorted(user.items())),
     )
+
+
+def _stored_encoding(value: str | None) -> str | None:
+    """Content-Encoding without ``aws-chunked``, which describes the upload only.
+
+    "Amazon S3 stores the resulting object without the aws-chunked value in the
+    content-encoding header" (SigV4 streaming, "Content-Encoding").
+    """
+    if value is None:
+        return None
+    kept = [v.strip() for v in value.split(",") if v.strip().lower() != "aws-chunked"]
+    return ",".join(kept) or None
+
+
+def object_length(headers: Headers) -> int:
+    """The object's length: ``x-amz-decoded-content-length`` for aws-chunked bodies.
+
+    Raises:
+        MissingContentLength, InvalidArgument: as ``content_length``.
+    """
+    decoded = headers.get("x-amz-decoded-content-length")
+    if decoded is not None:
+        if not decoded.isdigit():
+            raise errors.InvalidArgument(
+                extra={
+                    "ArgumentName": "x-amz-decoded-content-length",
+                    "ArgumentValue": decoded,
+                }
+            )
+        return int(decoded)
+    return content_length(headers)
 
 
 def object_headers(

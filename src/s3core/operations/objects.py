@@ -8,21 +8,13 @@ reader into the response; nothing here holds a whole object.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterator
 
 import attrs
 
 from s3core import errors
 from s3core.backends.base import ObjectReader
-from s3core.bodies import CHUNK_SIZE, iter_chunks
-from s3core.checksums import (
-    Checksum,
-    new_checksum,
-    parse_content_md5,
-    requested_checksums,
-)
+from s3core.bodies import CHUNK_SIZE
 from s3core.conditional import evaluate_read_conditions, parse_range
 from s3core.http import Headers, Response
 from s3core.models import ObjectInfo, WriteCondition
@@ -30,20 +22,16 @@ from s3core.names import validate_key
 from s3core.operations.common import (
     apply_overrides,
     checksum_headers,
-    content_length,
     meta_from_headers,
     object_headers,
+    object_length,
     quote_etag,
 )
 from s3core.operations.context import Call
+from s3core.operations.ingest import ingest
 from s3core.timefmt import http_date
 
 __all__ = ["delete_object", "get_object", "head_object", "put_object"]
-
-# S3 stores a CRC64NVME checksum of every new object that arrives without one ("default
-# data integrity protections", S3 User Guide, "Checking object integrity"), so SDKs can
-# validate downloads.
-_DEFAULT_CHECKSUM = "CRC64NVME"
 
 
 def put_object(call: Call) -> Response:
@@ -56,7 +44,7 @@ def put_object(call: Call) -> Response:
     """
     headers = call.headers
     validate_key(call.key)
-    length = content_length(headers)
+    length = object_length(headers)
     if length > call.config.max_put_size:
         raise errors.EntityTooLarge(
             extra={
@@ -65,50 +53,18 @@ def put_object(call: Call) -> Response:
             }
         )
     meta = meta_from_headers(headers)
-    content_md5 = parse_content_md5(headers)
     condition = _write_condition(headers)
-    expected = requested_checksums(headers)
-    algorithm = next(iter(expected), None) or _sdk_algorithm(headers)
-    checksum = new_checksum(algorithm or _DEFAULT_CHECKSUM)
-
-    md5 = hashlib.md5(usedforsecurity=False)
     writer = call.backend.open_writer(call.bucket, call.key)
     try:
-        for chunk in iter_chunks(call.body):
-            md5.update(chunk)
-            checksum.update(chunk)
-            writer.write(chunk)
-        if content_md5 is not None and md5.digest() != content_md5:
-            raise errors.BadDigest(
-                extra={"ExpectedDigest": base64.b64encode(content_md5).decode()}
-            )
-        algorithm = algorithm or _DEFAULT_CHECKSUM
-        value = _verify_checksum(algorithm, checksum, expected.get(algorithm))
-        meta = attrs.evolve(meta, checksums=((algorithm, value),))
-        info = writer.commit(meta, etag=md5.hexdigest(), condition=condition)
+        got = ingest(headers, call.body, writer)
+        meta = attrs.evolve(meta, checksums=(got.checksum,))
+        info = writer.commit(meta, etag=got.md5_hex, condition=condition)
     finally:
         writer.abort()
     out = [("ETag", quote_etag(info.etag))]
-    if algorithm in expected or _sdk_algorithm(headers):
+    if got.client_checksum:
         out.extend(checksum_headers(info.meta.checksums))
     return Response(status=200, headers=tuple(out))
-
-
-def _sdk_algorithm(headers: Headers) -> str | None:
-    value = headers.get("x-amz-sdk-checksum-algorithm")
-    if value is None:
-        return None
-    new_checksum(value)  # refuses unknown algorithms
-    return value.upper()
-
-
-def _verify_checksum(algorithm: str, checksum: Checksum, expected: str | None) -> str:
-    value = base64.b64encode(checksum.digest()).decode()
-    if expected is not None and expected != value:
-        raise errors.BadDigest(
-            f"The {algorithm} you specified did not match the calculated checksum."
-        )
-    return value
 
 
 def _write_condition(headers: Headers) -> WriteCondition | None:

@@ -1,0 +1,164 @@
+"""Buckets of the filesystem backend: directories under the root, plus a record each.
+
+This module owns what makes a directory a bucket. The directory is the truth: a bucket
+exists while ``<root>/<bucket>/`` is a real directory (not a symlink). Its record
+(``.s3server/buckets/<bucket>.json``: owner id and creation time) is written after the
+directory; a directory made by hand gets a record on first sight, owned by the
+configured default owner. Creation is atomic across processes because ``mkdir`` is;
+creation and deletion also hold the bucket's exclusive lock, so no writer is inside
+the bucket meanwhile. It must not touch objects beyond checking that there are none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import os
+import shutil
+import stat
+from contextlib import ExitStack
+
+from s3core import errors
+from s3core.backends.filesystem.atomic import (
+    create_exclusive,
+    fsync_path_dir,
+    read_small,
+    unlink_quietly,
+    write_atomic,
+)
+from s3core.backends.filesystem.store import Store, valid_bucket_dirname
+from s3core.backends.filesystem.tree import has_entries, remove_empty_dirs
+from s3core.models import BucketInfo
+
+__all__ = ["create", "delete", "get", "list_all"]
+
+
+def _to_millis(t: dt.datetime) -> dt.datetime:
+    # The precision S3 reports creation dates with, as the memory backend keeps it.
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def _dump(info: BucketInfo) -> bytes:
+    doc = {"owner_id": info.owner_id, "created": info.created.isoformat()}
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def _load(bucket: str, data: bytes | None) -> BucketInfo | None:
+    if data is None:
+        return None
+    try:
+        doc = json.loads(data)
+        created = dt.datetime.fromisoformat(doc["created"])
+        owner_id = doc["owner_id"]
+    except (ValueError, KeyError, TypeError):
+        return None  # damaged: adopted afresh below, the directory being the truth
+    if not isinstance(owner_id, str) or created.tzinfo is None:
+        return None
+    return BucketInfo(bucket, owner_id, created)
+
+
+def _remove_meta(store: Store, bucket: str) -> None:
+    path = store.paths.meta(bucket)
+    if os.path.lexists(path):
+        shutil.rmtree(path)
+
+
+def create(
+    store: Store, bucket: str, *, owner_id: str, created: dt.datetime
+) -> BucketInfo:
+    if not valid_bucket_dirname(bucket):
+        raise errors.InvalidBucketName(extra={"BucketName": bucket})
+    info = BucketInfo(bucket, owner_id, _to_millis(created))
+    path = store.paths.bucket(bucket)
+    with store.bucket_lock(bucket, exclusive=True):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            raise errors.BucketAlreadyExists(extra={"BucketName": bucket}) from None
+        try:
+            # Metadata left by an earlier bucket of this name (a crash during its
+            # deletion, or its directory removed by hand) must not describe ours.
+            _remove_meta(store, bucket)
+            write_atomic(
+                store.paths.record(bucket),
+                _dump(info),
+                tmp_dir=store.paths.tmp,
+                fsync=store.fsync,
+            )
+            if store.fsync:
+                fsync_path_dir(path)
+        except BaseException:
+            os.rmdir(path)
+            raise
+    return info
+
+
+def _is_bucket_dir(store: Store, bucket: str) -> bool:
+    if not valid_bucket_dirname(bucket):
+        return False
+    try:
+        st = os.stat(store.paths.bucket(bucket), follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(st.st_mode)
+
+
+def get(store: Store, bucket: str) -> BucketInfo:
+    if not _is_bucket_dir(store, bucket):
+        raise errors.NoSuchBucket(extra={"BucketName": bucket})
+    info = _load(bucket, read_small(store.paths.record(bucket)))
+    return info if info is not None else _adopt(store, bucket)
+
+
+def _adopt(store: Store, bucket: str) -> BucketInfo:
+    # A directory without a (valid) record: made by hand, or a creator is between
+    # its mkdir and its record. Creating ours exclusively lets a creator's record,
+    # written with replace, win in every order.
+    info = BucketInfo(bucket, store.default_owner_id, _to_millis(store.clock()))
+    path = store.paths.record(bucket)
+    tmp = store.paths.tmp
+    if create_exclusive(path, _dump(info), tmp_dir=tmp, fsync=store.fsync):
+        return info
+    existing = _load(bucket, read_small(path))
+    if existing is not None:
+        return existing
+    write_atomic(path, _dump(info), tmp_dir=tmp, fsync=store.fsync)
+    return info
+
+
+def list_all(store: Store) -> list[BucketInfo]:
+    found: list[BucketInfo] = []
+    with os.scandir(store.paths.root) as entries:
+        names = sorted(
+            entry.name
+            for entry in entries
+            if entry.is_dir(follow_symlinks=False) and valid_bucket_dirname(entry.name)
+        )
+    for name in names:
+        try:
+            found.append(get(store, name))
+        except errors.NoSuchBucket:
+            continue  # deleted while we listed
+    return found
+
+
+def delete(store: Store, bucket: str) -> None:
+    with store.bucket_lock(bucket, exclusive=True), ExitStack() as stack:
+        fd = store.bucket_fd(bucket, stack)
+        # Anything that is not a directory counts, objects or not: the bucket's
+        # directory could not be removed with it, and it is not ours to delete.
+        if has_entries(fd):
+            raise errors.BucketNotEmpty(extra={"BucketName": bucket})
+        remove_empty_dirs(fd)
+        try:
+            os.rmdir(store.paths.bucket(bucket))
+        except OSError as exc:
+            # A file dropped in by hand since the check.
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise errors.BucketNotEmpty(extra={"BucketName": bucket}) from None
+        _remove_meta(store, bucket)
+        unlink_quietly(store.paths.record(bucket))
+        if store.fsync:
+            fsync_path_dir(store.paths.bucket(bucket))

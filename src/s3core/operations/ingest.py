@@ -1,0 +1,93 @@
+"""Streaming a request body into a backend writer while verifying its digests.
+
+This module owns what PutObject and UploadPart share: the MD5 that becomes the ETag,
+the ``Content-MD5`` check, and the one additional checksum S3 keeps (given in an
+``x-amz-checksum-*`` header or trailer, named by ``x-amz-sdk-checksum-algorithm``, or
+CRC64NVME by default). Every check happens before the caller commits, so a mismatch
+publishes nothing. It never commits or aborts the writer itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import attrs
+
+from s3core import errors
+from s3core.backends.base import ObjectWriter
+from s3core.bodies import iter_chunks
+from s3core.checksums import new_checksum, parse_content_md5, requested_checksums
+from s3core.http import Headers, Readable
+
+__all__ = ["DEFAULT_CHECKSUM", "Ingested", "ingest"]
+
+# S3 stores a CRC64NVME checksum of every new object that arrives without one ("default
+# data integrity protections", S3 User Guide, "Checking object integrity"), so SDKs
+# can validate downloads.
+DEFAULT_CHECKSUM = "CRC64NVME"
+
+
+@attrs.frozen(kw_only=True)
+class Ingested:
+    """What streaming a body produced.
+
+    Attributes:
+        size: bytes written.
+        md5_hex: hex MD5 of the bytes (the ETag of a single-part object).
+        checksum: (algorithm, base64 value) kept with the object.
+        client_checksum: whether the client asked for that checksum (then S3 echoes
+            it in the response headers).
+    """
+
+    size: int
+    md5_hex: str
+    checksum: tuple[str, str]
+    client_checksum: bool
+
+
+def ingest(headers: Headers, body: Readable, writer: ObjectWriter) -> Ingested:
+    """Copy ``body`` into ``writer``, computing and checking the digests.
+
+    Raises:
+        InvalidDigest: a malformed ``Content-MD5``.
+        BadDigest: the bytes do not match ``Content-MD5`` or the stated checksum.
+        InvalidRequest: an unknown or repeated checksum algorithm.
+        IncompleteBody, XAmzContentSHA256Mismatch: from the body readers.
+    """
+    content_md5 = parse_content_md5(headers)
+    stated = requested_checksums(headers)
+    requested = next(iter(stated), None) or _sdk_algorithm(headers)
+    algorithm = requested or DEFAULT_CHECKSUM
+    checksum = new_checksum(algorithm)
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    for chunk in iter_chunks(body):
+        md5.update(chunk)
+        checksum.update(chunk)
+        writer.write(chunk)
+        size += len(chunk)
+    if content_md5 is not None and md5.digest() != content_md5:
+        raise errors.BadDigest(
+            extra={"ExpectedDigest": base64.b64encode(content_md5).decode()}
+        )
+    value = base64.b64encode(checksum.digest()).decode()
+    expected = stated.get(algorithm)
+    if expected is not None and expected != value:
+        raise errors.BadDigest(
+            f"The {algorithm} you specified did not match the calculated checksum."
+        )
+    return Ingested(
+        size=size,
+        md5_hex=md5.hexdigest(),
+        checksum=(algorithm, value),
+        client_checksum=requested is not None,
+    )
+
+
+def _sdk_algorithm(headers: Headers) -> str | None:
+    value = headers.get("x-amz-sdk-checksum-algorithm")
+    if value is None:
+        return None
+    new_checksum(value)  # refuses unknown algorithms
+    return value.upper()
