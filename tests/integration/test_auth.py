@@ -23,7 +23,7 @@ def _client(server: ServerThread, **kwargs: Any) -> Any:
 
 
 def test_wrong_secret(server: ServerThread, bucket: str) -> None:
-    """A wrong secret: SignatureDoesNotMatch 403, with StringToSign, CanonicalRequest."""
+    """A wrong secret: SignatureDoesNotMatch 403 with StringToSign, CanonicalRequest."""
     client = _client(
         server, aws_access_key_id="ALICEKEY", aws_secret_access_key="wrong-secret"
     )
