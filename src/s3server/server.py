@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -112,11 +113,23 @@ class _Channel(waitress.channel.HTTPChannel):  # type: ignore[misc]
         super().send_continue()
 
 
-def create_waitress_server(app: Any, *, host: str, port: int, threads: int) -> Any:
-    """A bound, listening waitress server for ``app`` with our settings."""
-    server = waitress.server.create_server(
-        app, host=host, port=port, **waitress_settings(threads)
+def create_waitress_server(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int,
+    sockets: list[socket.socket] | None = None,
+) -> Any:
+    """A bound, listening waitress server for ``app`` with our settings.
+
+    With ``sockets`` (already bound and listening, as the pre-fork workers share
+    one), ``host`` and ``port`` are ignored.
+    """
+    where: dict[str, Any] = (
+        {"sockets": sockets} if sockets else {"host": host, "port": port}
     )
+    server = waitress.server.create_server(app, **where, **waitress_settings(threads))
     server.channel_class = _Channel
     return server
 

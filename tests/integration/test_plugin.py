@@ -76,3 +76,16 @@ def test_two_servers_are_independent(s3_server_factory: Any) -> None:
     one.client().create_bucket(Bucket="only-in-one")
     assert two.client().list_buckets()["Buckets"] == []
     assert one.port != two.port
+
+
+def test_server_thread_resource_api(s3_server_factory: Any) -> None:
+    """ServerThread.resource() gives a working boto3 resource for the same server."""
+    server = s3_server_factory()
+    s3 = server.resource()
+    bucket = s3.create_bucket(Bucket="via-resource")
+    bucket.put_object(Key="a/b.txt", Body=b"resource body")
+    assert [o.key for o in bucket.objects.all()] == ["a/b.txt"]
+    assert s3.Object("via-resource", "a/b.txt").get()["Body"].read() == b"resource body"
+    assert server.host == "127.0.0.1"
+    assert server.endpoint_url == f"http://127.0.0.1:{server.port}"
+    assert server.region == "us-east-1"

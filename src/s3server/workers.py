@@ -1,0 +1,133 @@
+"""Pre-fork serving: several processes accepting connections on one socket.
+
+This module owns ``--workers N``: the parent binds the listening socket once, forks N
+children and supervises them; each child builds its own ``S3Service`` after the fork
+and runs a waitress server on the inherited socket. Nothing is shared in memory: all
+state is on disk, which the filesystem backend is built for (DESIGN.md, "Several
+processes on one data directory"). The parent never serves requests itself; it
+restarts a child that dies and stops them all on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from s3core.service import S3Service
+from s3server.app import create_app
+from s3server.server import create_waitress_server
+
+__all__ = ["serve_workers"]
+
+log = logging.getLogger("s3server")
+
+# A child that dies sooner than this after its start is not restarted at once: a
+# worker that cannot start (bad data directory, say) would otherwise fork in a loop.
+_MIN_LIFETIME = 1.0
+
+
+def serve_workers(
+    make_service: Callable[[], S3Service],
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve with ``workers`` processes until SIGTERM or SIGINT.
+
+    Args:
+        make_service: builds the service in each child, after the fork.
+        host: interface to bind.
+        port: TCP port; 0 picks a free one (printed through ``on_ready``).
+        threads: waitress threads per worker.
+        workers: number of worker processes (at least 1).
+        on_ready: called in the parent with the endpoint URL once the socket
+            listens.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=2048)
+    if on_ready is not None:
+        shown = f"[{host}]" if ":" in host else host
+        on_ready(f"http://{shown}:{listener.getsockname()[1]}")
+    supervisor = _Supervisor(listener, make_service, threads)
+    try:
+        supervisor.run(workers)
+    finally:
+        listener.close()
+
+
+class _Supervisor:
+    """Forks the workers, restarts the ones that die, stops them all on a signal."""
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        make_service: Callable[[], S3Service],
+        threads: int,
+    ) -> None:
+        self.listener = listener
+        self.make_service = make_service
+        self.threads = threads
+        self.children: dict[int, float] = {}  # pid -> start time
+        self.stopping = False
+
+    def run(self, workers: int) -> None:
+        previous = {
+            sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            for _ in range(workers):
+                self._spawn()
+            while self.children:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:
+                    break
+                started = self.children.pop(pid, None)
+                if started is None or self.stopping:
+                    continue
+                log.warning("worker %d exited (status %d); restarting", pid, status)
+                if time.monotonic() - started < _MIN_LIFETIME:
+                    time.sleep(_MIN_LIFETIME)
+                if not self.stopping:
+                    self._spawn()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._signal_children(signal.SIGTERM)
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child: serve until killed, never return into the parent
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                app = create_app(self.make_service())
+                server = create_waitress_server(
+                    app, threads=self.threads, sockets=[self.listener]
+                )
+                server.run()
+                code = 0
+            except BaseException:
+                log.exception("worker %d failed", os.getpid())
+            finally:
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        self._signal_children(signal.SIGTERM)
+
+    def _signal_children(self, sig: int) -> None:
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
