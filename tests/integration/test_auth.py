@@ -15,6 +15,9 @@ from tests.integration.conftest import error_code
 
 ClientError = botocore.exceptions.ClientError
 
+# Also against the standalone `s3server` process, the way users run it.
+SERVER_KINDS = ("memory", "filesystem", "standalone")
+
 
 def _client(server: ServerThread, **kwargs: Any) -> Any:
     return boto3.client(

@@ -12,6 +12,9 @@ from tests.integration.conftest import error_code
 
 ClientError = botocore.exceptions.ClientError
 
+# Also against the standalone `s3server` process, the way users run it.
+SERVER_KINDS = ("memory", "filesystem", "standalone")
+
 
 def test_create_list_head_delete(client: Any) -> None:
     """A created bucket is listed, answers HEAD with its region, and can be deleted."""

@@ -12,6 +12,9 @@ from tests.integration.conftest import error_code
 
 ClientError = botocore.exceptions.ClientError
 
+# Also against the standalone `s3server` process, the way users run it.
+SERVER_KINDS = ("memory", "filesystem", "standalone")
+
 # Keys whose order differs between naive path sorting and UTF-8 byte order, and keys
 # that need url encoding (space, '+', '%', unicode, a control character).
 KEYS = [

@@ -18,6 +18,9 @@ from tests.integration.signing import signed_request
 
 ClientError = botocore.exceptions.ClientError
 
+# Also against the standalone `s3server` process, the way users run it.
+SERVER_KINDS = ("memory", "filesystem", "standalone")
+
 
 def test_put_get_round_trip(client: Any, bucket: str) -> None:
     """The bytes put are the bytes got, with the MD5 ETag and the stored headers."""
