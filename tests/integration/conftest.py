@@ -75,8 +75,10 @@ class StandaloneServer:
         )
         self.data_dir = tmp_path / "data"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "s3server.cli", "--port", "0"]
-            + ["--data-dir", str(self.data_dir), "--users", str(users_file)],
+            [
+                *(sys.executable, "-m", "s3server.cli", "--port", "0"),
+                *("--data-dir", str(self.data_dir), "--users", str(users_file)),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
