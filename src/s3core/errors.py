@@ -25,15 +25,18 @@ The tree::
     ├── InvalidAccessKeyId 403
     ├── InvalidArgument 400
     ├── InvalidBucketName 400
+    ├── InvalidChunkSizeError 400
     ├── InvalidDigest 400
     ├── InvalidLocationConstraint 400
     ├── InvalidPart 400
+    ├── InvalidPartNumber 416
     ├── InvalidPartOrder 400
     ├── InvalidRange 416
     ├── InvalidRequest 400
     ├── InvalidStorageClass 400
     ├── InvalidURI 400
     ├── KeyTooLongError 400
+    ├── MalformedTrailerError 400
     ├── MalformedXML 400
     ├── MethodNotAllowed 405
     ├── MissingContentLength 411
@@ -46,7 +49,10 @@ The tree::
     ├── RequestTimeTooSkewed 403
     ├── SignatureDoesNotMatch 403
     ├── SlowDown 503
-    └── XAmzContentSHA256Mismatch 400
+    ├── XAmzContentSHA256Mismatch 400
+    ├── InvalidPolicyDocument 400
+    ├── MalformedPOSTRequest 400
+    └── MaxPostPreDataLengthExceededError 400
 
 ``NotModified`` (304) is deliberately not an error: it is a normal conditional-GET
 outcome without a body, so operations return it as a response.
@@ -72,16 +78,22 @@ __all__ = [
     "InvalidAccessKeyId",
     "InvalidArgument",
     "InvalidBucketName",
+    "InvalidChunkSizeError",
     "InvalidDigest",
     "InvalidLocationConstraint",
     "InvalidPart",
+    "InvalidPartNumber",
     "InvalidPartOrder",
+    "InvalidPolicyDocument",
     "InvalidRange",
     "InvalidRequest",
     "InvalidStorageClass",
     "InvalidURI",
     "KeyTooLongError",
+    "MalformedPOSTRequest",
+    "MalformedTrailerError",
     "MalformedXML",
+    "MaxPostPreDataLengthExceededError",
     "MetadataTooLarge",
     "MethodNotAllowed",
     "MissingContentLength",
@@ -371,3 +383,49 @@ class MetadataTooLarge(S3Error):
 class NoSuchVersion(S3Error):
     status = 404
     default_message = "The specified version does not exist."
+
+
+class MalformedTrailerError(S3Error):
+    # The trailing headers of an aws-chunked body (x-amz-trailer) are unreadable,
+    # undeclared, repeated or missing.
+    status = 400
+    default_message = (
+        "The request contained trailing data that was not well-formed or did not "
+        "conform to our published schema."
+    )
+
+
+class InvalidChunkSizeError(S3Error):
+    # aws-chunked bodies: every chunk but the last must carry at least 8 KiB.
+    status = 400
+    default_message = (
+        "Only the last chunk is allowed to have a size less than 8192 bytes"
+    )
+
+
+class InvalidPolicyDocument(S3Error):
+    status = 400
+    default_message = (
+        "The content of the form does not meet the conditions specified in the "
+        "policy document."
+    )
+
+
+class MalformedPOSTRequest(S3Error):
+    status = 400
+    default_message = (
+        "The body of your POST request is not well-formed multipart/form-data."
+    )
+
+
+class MaxPostPreDataLengthExceededError(S3Error):
+    status = 400
+    default_message = (
+        "Your POST request fields preceding the upload file were too large."
+    )
+
+
+class InvalidPartNumber(S3Error):
+    # GetObject / HeadObject with a partNumber the object does not have.
+    status = 416
+    default_message = "The requested partnumber is not satisfiable"

@@ -2,9 +2,10 @@
 
 This module owns what PutObject and UploadPart share: the MD5 that becomes the ETag,
 the ``Content-MD5`` check, and the one additional checksum S3 keeps (given in an
-``x-amz-checksum-*`` header or trailer, named by ``x-amz-sdk-checksum-algorithm``, or
-CRC64NVME by default). Every check happens before the caller commits, so a mismatch
-publishes nothing. It never commits or aborts the writer itself.
+``x-amz-checksum-*`` header or in an aws-chunked trailer announced by ``x-amz-trailer``,
+named by ``x-amz-sdk-checksum-algorithm``, or CRC64NVME by default). Every check
+happens before the caller commits, so a mismatch publishes nothing. It never commits
+or aborts the writer itself, and leaves the decoding of trailers to the body reader.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import hashlib
 import attrs
 
 from s3core import errors
+from s3core.auth.chunked import TrailerSource
 from s3core.backends.base import ObjectWriter
 from s3core.bodies import iter_chunks
 from s3core.checksums import new_checksum, parse_content_md5, requested_checksums
 from s3core.http import Headers, Readable
+from s3core.payload import declared_trailers
 
 __all__ = ["DEFAULT_CHECKSUM", "Ingested", "ingest"]
 
@@ -51,13 +54,17 @@ def ingest(headers: Headers, body: Readable, writer: ObjectWriter) -> Ingested:
 
     Raises:
         InvalidDigest: a malformed ``Content-MD5``.
-        BadDigest: the bytes do not match ``Content-MD5`` or the stated checksum.
-        InvalidRequest: an unknown or repeated checksum algorithm.
-        IncompleteBody, XAmzContentSHA256Mismatch: from the body readers.
+        BadDigest: the bytes do not match ``Content-MD5`` or the stated checksum
+            (header or trailer).
+        InvalidRequest: an unknown or repeated checksum algorithm (in headers and
+            trailers together), or a malformed checksum value.
+        IncompleteBody, XAmzContentSHA256Mismatch, SignatureDoesNotMatch,
+            MalformedTrailerError, InvalidChunkSizeError: from the body readers.
     """
     content_md5 = parse_content_md5(headers)
     stated = requested_checksums(headers)
-    requested = next(iter(stated), None) or _sdk_algorithm(headers)
+    trailer = _trailer_algorithm(headers, stated)
+    requested = trailer or next(iter(stated), None) or _sdk_algorithm(headers)
     algorithm = requested or DEFAULT_CHECKSUM
     checksum = new_checksum(algorithm)
     md5 = hashlib.md5(usedforsecurity=False)
@@ -72,6 +79,9 @@ def ingest(headers: Headers, body: Readable, writer: ObjectWriter) -> Ingested:
             extra={"ExpectedDigest": base64.b64encode(content_md5).decode()}
         )
     value = base64.b64encode(checksum.digest()).decode()
+    if trailer is not None:
+        # The body has been read to its end, so its trailers are in.
+        stated = _trailer_checksum(body, trailer)
     expected = stated.get(algorithm)
     if expected is not None and expected != value:
         raise errors.BadDigest(
@@ -91,3 +101,36 @@ def _sdk_algorithm(headers: Headers) -> str | None:
         return None
     new_checksum(value)  # refuses unknown algorithms
     return value.upper()
+
+
+def _trailer_algorithm(headers: Headers, stated: dict[str, str]) -> str | None:
+    """The algorithm of the checksum trailer ``x-amz-trailer`` announces, if any."""
+    names = declared_trailers(headers)
+    if not names:
+        return None
+    # "Only one checksum header can be specified" (PutObject, x-amz-checksum-*):
+    # a trailer counts as one, as a header does.
+    if len(names) + len(stated) > 1:
+        raise errors.InvalidRequest(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
+            "not allowed."
+        )
+    (name,) = names
+    return name.removeprefix("x-amz-checksum-").upper()
+
+
+def _trailer_checksum(body: Readable, algorithm: str) -> dict[str, str]:
+    """The trailer's checksum, checked for shape like an ``x-amz-checksum-*`` header.
+
+    Raises:
+        InvalidRequest: the body is not aws-chunked, or the value is malformed.
+        MalformedTrailerError: the trailer is missing (the decoder refuses that
+            first; this guards other body stacks).
+    """
+    if not isinstance(body, TrailerSource):
+        raise errors.InvalidRequest("x-amz-trailer needs an aws-chunked body")
+    name = f"x-amz-checksum-{algorithm.lower()}"
+    value = body.trailers.get(name)
+    if value is None:
+        raise errors.MalformedTrailerError()
+    return requested_checksums(Headers(((name, value),)))
