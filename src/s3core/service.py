@@ -95,7 +95,11 @@ class S3Service:
                 )
             )
         auth = authenticate(
-            request, credentials=self.credentials, region=self.config.region, now=now
+            request,
+            credentials=self.credentials,
+            region=self.config.region,
+            now=now,
+            domain=self.config.domain,
         )
         body = verified_body(request, auth)
         if route.bucket is not None:

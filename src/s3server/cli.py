@@ -1,22 +1,31 @@
 """The ``s3server`` command: run the server, and the tools around it.
 
 This module owns the command line: flags, their environment-variable fallbacks, reading
-the users file, and the generated key pair kept in the data directory. It builds an
-``S3Service`` and hands it to ``serve``; it has no S3 behaviour of its own.
+the users file, and the generated key pair kept in the data directory. ``serve`` builds
+an ``S3Service`` and hands it to ``serve``; ``presign`` prints a presigned URL made by
+the library's signer, for a bucket the signing user owns. It has no S3 behaviour of its
+own.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
+from s3core import errors
 from s3core.auth.credentials import User
+from s3core.auth.presign import presign_url
+from s3core.auth.verify import MAX_EXPIRES
 from s3core.backends.base import Backend
 from s3core.backends.filesystem import FilesystemBackend
 from s3core.backends.memory import MemoryBackend
@@ -48,6 +57,26 @@ _SERVE_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("--secret-key", "S3SERVER_SECRET_KEY", None, "secret key of the single user"),
     ("--users", "S3SERVER_USERS", None, "TOML file with [[users]] tables"),
 )
+# `presign` reads the server's own settings (same flags, same environment) and where
+# clients reach the server.
+_PRESIGN_FLAGS = frozenset(
+    {
+        "--host",
+        "--port",
+        "--data-dir",
+        "--region",
+        "--backend",
+        "--access-key",
+        "--secret-key",
+        "--users",
+    }
+)
+_ENDPOINT_OPTION = (
+    "--endpoint-url",
+    "S3SERVER_ENDPOINT_URL",
+    None,
+    "URL clients reach the server at (default http://HOST:PORT)",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +94,44 @@ def build_parser() -> argparse.ArgumentParser:
                 default=os.environ.get(env, default),
                 help=f"{text} (env {env}; default {default})",
             )
+    _add_presign_parser(sub)
     return parser
+
+
+def _add_presign_parser(sub: Any) -> None:
+    presign = sub.add_parser(
+        "presign",
+        help="print a presigned URL for s3://bucket/key",
+        description="Print a SigV4 presigned URL, signed with a configured user's "
+        "key, for a bucket that user owns.",
+    )
+    presign.add_argument("target", help="s3://bucket/key (or s3://bucket)")
+    presign.add_argument(
+        "--expires",
+        type=int,
+        default=3600,
+        help=f"seconds the URL stays valid, 1 to {MAX_EXPIRES} (default 3600)",
+    )
+    presign.add_argument(
+        "--method",
+        type=str.upper,
+        choices=("GET", "PUT", "HEAD", "DELETE"),
+        default="GET",
+        help="the HTTP method the URL is for (default GET)",
+    )
+    presign.add_argument(
+        "--content-type", help="a Content-Type the PUT must carry (it is signed)"
+    )
+    presign.add_argument(
+        "--signer", help="access key of the user to sign as (default: the first)"
+    )
+    for flag, env, default, text in (*_SERVE_OPTIONS, _ENDPOINT_OPTION):
+        if flag in _PRESIGN_FLAGS or flag == _ENDPOINT_OPTION[0]:
+            presign.add_argument(
+                flag,
+                default=os.environ.get(env, default),
+                help=f"{text} (env {env}; default {default})",
+            )
 
 
 def load_users(path: Path) -> list[User]:
@@ -121,9 +187,15 @@ def _stored_or_new_user(data_dir: Path) -> User:
     return user
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``s3server`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "presign":
+        return _presign(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     backend_name = args.backend.lower()
     if backend_name not in ("filesystem", "memory"):
@@ -149,7 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    AWS_ACCESS_KEY_ID={user.access_key}", flush=True)
             print(f"    AWS_SECRET_ACCESS_KEY={user.secret_key}", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
+    # SIGTERM (systemd, docker stop, kill) shuts down like Ctrl-C: waitress then
+    # lets in-flight requests finish before the process exits.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         serve(
             service,
             host=args.host,
@@ -158,6 +233,83 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_ready=banner,
         )
     return 0
+
+
+def _presign(args: argparse.Namespace) -> int:
+    """``s3server presign``: print the URL, or exit 1 with S3's error code."""
+    bucket, key = _parse_target(args.target)
+    if not 1 <= args.expires <= MAX_EXPIRES:
+        raise SystemExit(f"--expires must be within 1..{MAX_EXPIRES}")
+    backend_name = args.backend.lower()
+    data_dir = Path(args.data_dir).resolve() if backend_name == "filesystem" else None
+    users = _presign_users(args, data_dir)
+    signer = users[0]
+    if args.signer:
+        chosen = [u for u in users if u.access_key == args.signer]
+        if not chosen:
+            raise SystemExit(f"no configured user has access key {args.signer!r}")
+        signer = chosen[0]
+    if data_dir is not None:
+        # A URL for someone else's bucket would only ever answer AccessDenied; the
+        # server refuses to make one at /.s3server/presign, and so does this.
+        _check_owner(data_dir, users[0], signer, bucket)
+    url = presign_url(
+        method=args.method,
+        endpoint_url=args.endpoint_url or _endpoint(args.host, args.port),
+        bucket=bucket,
+        key=key,
+        access_key=signer.access_key,
+        secret_key=signer.secret_key,
+        region=args.region,
+        expires=args.expires,
+        now=dt.datetime.now(dt.timezone.utc),
+        headers={"Content-Type": args.content_type} if args.content_type else None,
+    )
+    print(url)
+    return 0
+
+
+def _parse_target(target: str) -> tuple[str, str]:
+    if not target.startswith("s3://") or not target[5:].split("/", 1)[0]:
+        raise SystemExit(f"expected s3://bucket/key, not {target!r}")
+    bucket, _, key = target[5:].partition("/")
+    return bucket, key
+
+
+def _presign_users(args: argparse.Namespace, data_dir: Path | None) -> list[User]:
+    """The server's users; the stored pair is read, never generated, here."""
+    if args.users or args.access_key or args.secret_key:
+        return _users(args, data_dir)[0]
+    if data_dir is None:
+        raise SystemExit(
+            "no credentials: give --access-key and --secret-key (or --users)"
+        )
+    if not (data_dir / INTERNAL_DIR / CREDENTIALS_FILE).exists():
+        raise SystemExit(
+            f"no credentials: {data_dir / INTERNAL_DIR / CREDENTIALS_FILE} does not "
+            "exist (start the server once, or give --access-key and --secret-key)"
+        )
+    return [_stored_or_new_user(data_dir)]
+
+
+def _check_owner(data_dir: Path, first: User, signer: User, bucket: str) -> None:
+    """Exit with S3's error code unless ``signer`` owns ``bucket`` in ``data_dir``."""
+    try:
+        if not data_dir.is_dir():
+            raise errors.NoSuchBucket(extra={"BucketName": bucket})
+        # Buckets made by hand belong to the first user, as the server says.
+        backend = FilesystemBackend(data_dir, default_owner_id=first.id)
+        if backend.get_bucket(bucket).owner_id != signer.id:
+            raise errors.AccessDenied()
+    except errors.S3Error as err:
+        raise SystemExit(f"s3server presign: {err.code}: {err.message}") from None
+
+
+def _endpoint(host: str, port: str) -> str:
+    # A server listening on every interface is reached on loopback from here.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 if __name__ == "__main__":

@@ -1,39 +1,51 @@
-"""Authenticate a request signed with SigV4, by header or by presigned query.
+"""Authenticate a request: pick its mechanism, and verify SigV4 by header or query.
 
 This module owns the rules S3 applies before it trusts a request: which
-authentication mechanism the request uses, the shape of the ``Authorization`` header
-and the ``X-Amz-*`` query parameters, the credential scope, the clock skew and
-expiry windows, and the signature check, each failing with the S3 error, message
-and extra error elements S3 sends. The arithmetic lives in ``sigv4``; this module
-must not read the body (the payload hash is verified by whoever drains the stream)
-nor read the clock (``now`` is passed in).
+authentication mechanism the request uses (SigV4 or SigV2, by ``Authorization``
+header or by presigned query; SigV2 is checked by ``verify_v2``), the shape of the
+SigV4 ``Authorization`` header and ``X-Amz-*`` query parameters, the clock skew and
+expiry windows, and the signature check, each failing with the S3 error, message and
+extra error elements S3 sends. The arithmetic lives in ``sigv4``; this module must
+not read the body (the payload hash is verified by whoever drains the stream) nor
+read the clock (``now`` is passed in).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hmac
 import re
 from urllib.parse import parse_qsl, unquote_plus
 
-import attrs
-
 from s3core import errors
-from s3core.auth import sigv4
+from s3core.auth import sigv4, verify_v2
+from s3core.auth.context import (
+    AMZ_DATE_FORMAT,
+    HEADER_SCOPE,
+    ISO_FORMAT,
+    MAX_SKEW,
+    QUERY_SCOPE,
+    AuthContext,
+    Scope,
+    check_skew,
+    hex_bytes,
+    lookup_user,
+    parse_amz_date,
+    parse_credential,
+    request_time,
+    utc,
+)
 from s3core.auth.credentials import CredentialStore, User
-from s3core.http import Headers, Request
+from s3core.http import Request
 
 __all__ = ["MAX_EXPIRES", "MAX_SKEW", "AuthContext", "authenticate", "is_presigned"]
 
-MAX_SKEW = dt.timedelta(minutes=15)
+# ServiceConfig's default virtual-host domain.
+_DEFAULT_DOMAIN = "localhost"
+
 MAX_EXPIRES = 604800  # seconds: "a week (in seconds)", the longest presigned URL
 
-_SERVICE = "s3"
-_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-_AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-_ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # The values S3 accepts for x-amz-content-sha256 besides a SHA-256 hex digest, in the
 # order its InvalidArgument message lists them.
 _PAYLOAD_MODES = (
@@ -53,68 +65,12 @@ _QUERY_PARAMS = (
     "X-Amz-Expires",
 )
 _QueryError = errors.AuthorizationQueryParametersError
-_SIGV4_ONLY = (
-    "The authorization mechanism you have provided is not supported. "
-    "Please use AWS4-HMAC-SHA256."
-)
-
-
-@attrs.frozen(kw_only=True)
-class AuthContext:
-    """What a verified request proved, and what its body decoder needs.
-
-    Attributes:
-        user: the user whose key signed the request.
-        payload_hash: the ``x-amz-content-sha256`` value as sent (a hex digest,
-            ``UNSIGNED-PAYLOAD`` or a ``STREAMING-...`` mode); ``UNSIGNED-PAYLOAD``
-            for a presigned URL without that header. Not yet checked against the body.
-        amz_date: the request time as ``YYYYMMDDTHHMMSSZ``, as signed.
-        scope: the credential scope ``YYYYMMDD/region/s3/aws4_request``.
-        signing_key: the derived key, to sign ``aws-chunked`` chunks; never shown.
-        seed_signature: the request's signature, the first link of a chunk chain.
-        presigned: whether the request was authenticated by query parameters.
-    """
-
-    user: User
-    payload_hash: str
-    amz_date: str
-    scope: str
-    signing_key: bytes = attrs.field(repr=False)
-    seed_signature: str
-    presigned: bool = False
-
-
-@attrs.frozen
-class _Flavour:
-    """How credential-scope errors read for the header or the query mechanism."""
-
-    error: type[errors.S3Error]
-    prefix: str
-
-    def fail(self, detail: str, **extra: str) -> errors.S3Error:
-        return self.error(self.prefix + detail, extra=extra)
-
-
-_HEADER = _Flavour(
-    errors.AuthorizationHeaderMalformed, "The authorization header is malformed; "
-)
-_QUERY = _Flavour(_QueryError, "Error parsing the X-Amz-Credential parameter; ")
-
-
-@attrs.frozen
-class _Scope:
-    access_key: str
-    date: str
-    region: str
-
-    @property
-    def text(self) -> str:
-        return sigv4.credential_scope(self.date, self.region, _SERVICE)
 
 
 def is_presigned(request: Request) -> bool:
     """Whether the request carries presigned-URL (query) authentication."""
-    return "X-Amz-Algorithm" in _query_params(request.query)
+    params = _query_params(request.query)
+    return "X-Amz-Algorithm" in params or verify_v2.is_query_auth(params)
 
 
 def authenticate(
@@ -123,53 +79,67 @@ def authenticate(
     credentials: CredentialStore,
     region: str,
     now: dt.datetime,
+    domain: str | None = None,
 ) -> AuthContext:
-    """Verify the SigV4 signature of ``request`` and name the user who made it.
+    """Verify the signature of ``request`` and name the user who made it.
 
-    The body is not read: ``AuthContext.payload_hash`` says what the body must hash
-    to, and the caller checks it while streaming.
+    SigV4 (``AWS4-HMAC-SHA256``) and SigV2 (``AWS AKID:signature``) are both
+    verified, each by header or by presigned query. The body is not read:
+    ``AuthContext.payload_hash`` says what the body must hash to, and the caller
+    checks it while streaming.
 
     Args:
         request: the request, with its raw path and query as sent.
         credentials: where access keys are looked up.
-        region: this server's region; credential scopes must name it.
+        region: this server's region; SigV4 credential scopes must name it.
         now: the current time (naive values are taken as UTC).
+        domain: the virtual-host base domain; SigV2 signs the bucket of a
+            ``<bucket>.<domain>`` Host. ``None`` means ``ServiceConfig``'s default,
+            ``localhost``.
 
     Returns:
         The verified ``AuthContext``.
 
     Raises:
         AccessDenied: no authentication at all; no valid ``x-amz-date``/``Date``; a
-            presigned URL expired or not valid yet.
+            presigned URL expired or not valid yet; SigV2 query parameters
+            missing or an ``Expires`` that is not a number.
         AuthorizationHeaderMalformed: a malformed ``Authorization`` header or
             credential scope (wrong region, service, terminator or date).
         AuthorizationQueryParametersError: malformed presigned query parameters.
         InvalidAccessKeyId: the access key is unknown.
         InvalidArgument: an unsupported ``Authorization`` type, header and query
-            authentication together, or a malformed ``x-amz-content-sha256``.
-        InvalidRequest: SigV2 authentication; header authentication without
+            authentication together, a malformed SigV2 header or a malformed
+            ``x-amz-content-sha256``.
+        InvalidRequest: SigV4 header authentication without
             ``x-amz-content-sha256``.
         RequestTimeTooSkewed: the request time is over 15 minutes from ``now``.
         SignatureDoesNotMatch: the signature is wrong or ``host`` is not signed.
     """
-    now = (
-        now.replace(tzinfo=dt.timezone.utc) if now.tzinfo is None else now
-    ).astimezone(dt.timezone.utc)
+    now = utc(now)
+    domain = _DEFAULT_DOMAIN if domain is None else domain
     params = _query_params(request.query)
     header = request.headers.get("authorization")
     if header is not None:
-        if "X-Amz-Algorithm" in params:
+        if "X-Amz-Algorithm" in params or "Signature" in params:
             raise errors.InvalidArgument(
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
                 "parameter, Signature query string parameter or the Authorization "
                 "header should be specified",
                 extra={"ArgumentName": "Authorization", "ArgumentValue": header},
             )
+        scheme, _, rest = header.strip().partition(" ")
+        if scheme == verify_v2.SCHEME:
+            return verify_v2.authenticate_header(
+                request, rest, credentials=credentials, now=now, domain=domain
+            )
         return _authenticate_header(request, header, credentials, region, now)
     if "X-Amz-Algorithm" in params:
         return _authenticate_query(request, params, credentials, region, now)
-    if "AWSAccessKeyId" in params and "Signature" in params:
-        raise errors.InvalidRequest(_SIGV4_ONLY)  # a SigV2 presigned URL
+    if verify_v2.is_query_auth(params):
+        return verify_v2.authenticate_query(
+            request, params, credentials=credentials, now=now, domain=domain
+        )
     raise errors.AccessDenied()
 
 
@@ -189,42 +159,31 @@ def _authenticate_header(
     now: dt.datetime,
 ) -> AuthContext:
     scheme, _, rest = header.strip().partition(" ")
-    if scheme == "AWS":
-        # "AWS AKID:signature" is SigV2, which regions opened since 2014 refuse.
-        raise errors.InvalidRequest(_SIGV4_ONLY)
     if scheme != sigv4.ALGORITHM:
         raise errors.InvalidArgument(
             "Unsupported Authorization Type",
             extra={"ArgumentName": "Authorization", "ArgumentValue": header},
         )
     fields = _authorization_fields(rest)
-    scope = _parse_credential(fields["Credential"], region, _HEADER)
+    scope = parse_credential(fields["Credential"], region, HEADER_SCOPE)
     payload_hash = request.headers.get("x-amz-content-sha256")
     if payload_hash is None:
         raise errors.InvalidRequest(
             "Missing required header for this request: x-amz-content-sha256"
         )
     _check_payload_hash(payload_hash)
-    amz_date, when = _header_time(request.headers)
-    if abs(when - now) > MAX_SKEW:
-        raise errors.RequestTimeTooSkewed(
-            extra={
-                "RequestTime": request.headers.get("x-amz-date")
-                or request.headers.get("date")
-                or amz_date,
-                "ServerTime": now.strftime(_ISO_FORMAT),
-                "MaxAllowedSkewMilliseconds": str(
-                    MAX_SKEW // dt.timedelta(milliseconds=1)
-                ),
-            }
-        )
+    when = request_time(request.headers)
+    # With Date (RFC 1123) alone, the string to sign still carries the ISO 8601
+    # basic form, as the SDKs sign it.
+    amz_date = request.headers.get("x-amz-date") or when.strftime(AMZ_DATE_FORMAT)
+    check_skew(request.headers, when, now)
     if scope.date != amz_date[:8]:
-        raise _HEADER.fail(
+        raise HEADER_SCOPE.fail(
             "Invalid credential date. Date is not the same as X-Amz-Date."
         )
     return _verify(
         request,
-        user=_user(credentials, scope.access_key),
+        user=lookup_user(credentials, scope.access_key),
         scope=scope,
         signed_names=fields["SignedHeaders"].split(";"),
         provided=fields["Signature"],
@@ -244,40 +203,16 @@ def _authorization_fields(rest: str) -> dict[str, str]:
             continue
         name, eq, value = part.partition("=")
         if not eq or name not in ("Credential", "SignedHeaders", "Signature"):
-            raise _HEADER.fail(f'the authorization component "{part}" is malformed.')
+            raise HEADER_SCOPE.fail(
+                f'the authorization component "{part}" is malformed.'
+            )
         fields[name] = value
     if len(fields) != 3:
-        raise _HEADER.fail(
+        raise HEADER_SCOPE.fail(
             "the authorization header requires three components: Credential, "
             "SignedHeaders, and Signature."
         )
     return fields
-
-
-def _parse_credential(credential: str, region: str, flavour: _Flavour) -> _Scope:
-    """Split ``AKID/YYYYMMDD/region/s3/aws4_request`` and check it names us."""
-    parts = credential.split("/")
-    if len(parts) != 5 or not all(parts):
-        raise flavour.fail(
-            "the Credential is mal-formed; expecting "
-            '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
-        )
-    access_key, date, scope_region, service, terminator = parts
-    if scope_region != region:
-        raise flavour.fail(
-            f"the region '{scope_region}' is wrong; expecting '{region}'",
-            Region=region,
-        )
-    if service != _SERVICE:
-        raise flavour.fail(
-            f'incorrect service "{service}". This endpoint belongs to "{_SERVICE}".'
-        )
-    if terminator != sigv4.TERMINATOR:
-        raise flavour.fail(
-            f'incorrect terminal "{terminator}". '
-            f'This endpoint uses "{sigv4.TERMINATOR}".'
-        )
-    return _Scope(access_key, date, scope_region)
 
 
 def _check_payload_hash(value: str) -> None:
@@ -288,44 +223,6 @@ def _check_payload_hash(value: str) -> None:
         "or a valid sha256 value.",
         extra={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value},
     )
-
-
-def _parse_amz_date(value: str) -> dt.datetime | None:
-    if not _AMZ_DATE.fullmatch(value):
-        return None
-    try:
-        parsed = dt.datetime.strptime(value, _AMZ_DATE_FORMAT)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def _header_time(headers: Headers) -> tuple[str, dt.datetime]:
-    """The signed timestamp (``YYYYMMDDTHHMMSSZ``) and the time it names.
-
-    ``x-amz-date`` wins over ``Date``; with ``Date`` (RFC 1123) alone, the string to
-    sign still carries the ISO 8601 basic form, as the SDKs sign it.
-    """
-    invalid = errors.AccessDenied(
-        "AWS authentication requires a valid Date or x-amz-date header"
-    )
-    amz_date = headers.get("x-amz-date")
-    if amz_date is not None:
-        when = _parse_amz_date(amz_date)
-        if when is None:
-            raise invalid
-        return amz_date, when
-    date = headers.get("date")
-    if date is None:
-        raise invalid
-    try:
-        when = email.utils.parsedate_to_datetime(date)
-    except (TypeError, ValueError):
-        raise invalid from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    when = when.astimezone(dt.timezone.utc)
-    return when.strftime(_AMZ_DATE_FORMAT), when
 
 
 def _authenticate_query(
@@ -343,9 +240,9 @@ def _authenticate_query(
         )
     if params["X-Amz-Algorithm"] != sigv4.ALGORITHM:
         raise _QueryError(f'X-Amz-Algorithm only supports "{sigv4.ALGORITHM}"')
-    scope = _parse_credential(params["X-Amz-Credential"], region, _QUERY)
+    scope = parse_credential(params["X-Amz-Credential"], region, QUERY_SCOPE)
     amz_date = params["X-Amz-Date"]
-    when = _parse_amz_date(amz_date)
+    when = parse_amz_date(amz_date)
     if when is None:
         raise _QueryError(
             "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
@@ -356,7 +253,7 @@ def _authenticate_query(
             f'X-Amz-Date: "{amz_date[:8]}".'
         )
     expires = _parse_expires(params["X-Amz-Expires"])
-    user = _user(credentials, scope.access_key)
+    user = lookup_user(credentials, scope.access_key)
     if when - now > MAX_SKEW:
         # A URL dated in the future (beyond the allowed skew) is refused until then.
         raise errors.AccessDenied("Request is not valid yet")
@@ -366,8 +263,8 @@ def _authenticate_query(
             "Request has expired",
             extra={
                 "X-Amz-Expires": params["X-Amz-Expires"],
-                "Expires": expiry.strftime(_ISO_FORMAT),
-                "ServerTime": now.strftime(_ISO_FORMAT),
+                "Expires": expiry.strftime(ISO_FORMAT),
+                "ServerTime": now.strftime(ISO_FORMAT),
             },
         )
     # "You don't include a payload hash in the Canonical Request, because when you
@@ -417,18 +314,11 @@ def _without_signature(query: str) -> str:
     )
 
 
-def _user(credentials: CredentialStore, access_key: str) -> User:
-    user = credentials.get(access_key)
-    if user is None:
-        raise errors.InvalidAccessKeyId(extra={"AWSAccessKeyId": access_key})
-    return user
-
-
 def _verify(
     request: Request,
     *,
     user: User,
-    scope: _Scope,
+    scope: Scope,
     signed_names: list[str],
     provided: str,
     amz_date: str,
@@ -441,7 +331,7 @@ def _verify(
         request.method, request.path, query, request.headers, signed_names, payload_hash
     )
     to_sign = sigv4.string_to_sign(amz_date, scope.text, canonical)
-    key = sigv4.signing_key(user.secret_key, scope.date, scope.region, _SERVICE)
+    key = sigv4.signing_key(user.secret_key, scope.date, scope.region, "s3")
     expected = sigv4.signature(key, to_sign)
     matches = hmac.compare_digest(
         expected.encode(), provided.encode("utf-8", "surrogateescape")
@@ -456,9 +346,9 @@ def _verify(
                 "AWSAccessKeyId": user.access_key,
                 "StringToSign": to_sign,
                 "SignatureProvided": provided,
-                "StringToSignBytes": _hex_bytes(to_sign),
+                "StringToSignBytes": hex_bytes(to_sign),
                 "CanonicalRequest": canonical,
-                "CanonicalRequestBytes": _hex_bytes(canonical),
+                "CanonicalRequestBytes": hex_bytes(canonical),
             }
         )
     return AuthContext(
@@ -470,8 +360,3 @@ def _verify(
         seed_signature=expected,
         presigned=presigned,
     )
-
-
-def _hex_bytes(text: str) -> str:
-    # S3 shows the bytes it signed as space-separated two-digit hex: "41 57 53 34".
-    return " ".join(f"{b:02x}" for b in text.encode("utf-8", "surrogateescape"))

@@ -390,26 +390,6 @@ def test_anonymous_request_is_access_denied() -> None:
     assert not is_presigned(_header_request())
 
 
-@pytest.mark.parametrize(
-    "request_",
-    [
-        _header_request("AWS AKIDEXAMPLE:c2lnbmF0dXJl"),
-        Request(
-            method="GET", path="/b/k", query="AWSAccessKeyId=A&Signature=s&Expires=1"
-        ),
-    ],
-    ids=["header", "query"],
-)
-def test_sigv2_is_refused_as_unsupported_mechanism(request_: Request) -> None:
-    """SigV2 by header or query: InvalidRequest 400, 'Please use AWS4-HMAC-SHA256.'"""
-    error = _raises(errors.InvalidRequest, request_)
-    assert error.status == 400
-    assert error.message == (
-        "The authorization mechanism you have provided is not supported. "
-        "Please use AWS4-HMAC-SHA256."
-    )
-
-
 def test_unknown_authorization_type_is_invalid_argument() -> None:
     """Another scheme (say Bearer): InvalidArgument naming the Authorization header."""
     error = _raises(errors.InvalidArgument, _header_request("Bearer abc"))
