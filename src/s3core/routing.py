@@ -2,7 +2,8 @@
 
 This module owns addressing (path style ``/bucket/key`` and virtual-hosted style
 ``bucket.<domain>/key``) and the single dispatch table that names the operation for
-(method, target, sub-resource). It decides nothing about permissions and runs nothing.
+(method, target, sub-resource, selecting header). It decides nothing about permissions
+and runs nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import attrs
 from s3core import errors
 from s3core.http import Request
 
-__all__ = ["ROUTES", "SERVER_PREFIX", "Route", "parse_query", "resolve"]
+__all__ = [
+    "COPY_SOURCE",
+    "ROUTES",
+    "SERVER_PREFIX",
+    "Route",
+    "parse_query",
+    "resolve",
+]
 
 Target = Literal["service", "bucket", "object"]
 
@@ -56,23 +64,36 @@ _SUBRESOURCES = (
     "intelligent-tiering",
 )
 
-# (method, target, sub-resource) -> operation name. One table, no if/elif chains.
-ROUTES: dict[tuple[str, Target, str], str] = {
-    ("GET", "service", ""): "ListBuckets",
-    ("PUT", "bucket", ""): "CreateBucket",
-    ("HEAD", "bucket", ""): "HeadBucket",
-    ("DELETE", "bucket", ""): "DeleteBucket",
-    ("GET", "bucket", ""): "ListObjects",
-    ("GET", "bucket", "list-type"): "ListObjectsV2",
-    ("GET", "bucket", "versions"): "ListObjectVersions",
-    ("GET", "bucket", "location"): "GetBucketLocation",
-    ("POST", "bucket", "delete"): "DeleteObjects",
+# The one header that selects an operation: a PUT to an object that carries it copies
+# ("PUT ... x-amz-copy-source" is CopyObject, and UploadPartCopy with uploadId).
+COPY_SOURCE = "x-amz-copy-source"
+
+# (method, target, sub-resource, selecting header) -> operation name. One table, no
+# if/elif chains.
+ROUTES: dict[tuple[str, Target, str, str], str] = {
+    ("GET", "service", "", ""): "ListBuckets",
+    ("PUT", "bucket", "", ""): "CreateBucket",
+    ("HEAD", "bucket", "", ""): "HeadBucket",
+    ("DELETE", "bucket", "", ""): "DeleteBucket",
+    ("GET", "bucket", "", ""): "ListObjects",
+    ("GET", "bucket", "list-type", ""): "ListObjectsV2",
+    ("GET", "bucket", "versions", ""): "ListObjectVersions",
+    ("GET", "bucket", "location", ""): "GetBucketLocation",
+    ("GET", "bucket", "uploads", ""): "ListMultipartUploads",
+    ("POST", "bucket", "delete", ""): "DeleteObjects",
     # Browser form upload: authenticated by the form's policy, not a header.
-    ("POST", "bucket", ""): "PostObject",
-    ("PUT", "object", ""): "PutObject",
-    ("GET", "object", ""): "GetObject",
-    ("HEAD", "object", ""): "HeadObject",
-    ("DELETE", "object", ""): "DeleteObject",
+    ("POST", "bucket", "", ""): "PostObject",
+    ("PUT", "object", "", ""): "PutObject",
+    ("PUT", "object", "", COPY_SOURCE): "CopyObject",
+    ("GET", "object", "", ""): "GetObject",
+    ("HEAD", "object", "", ""): "HeadObject",
+    ("DELETE", "object", "", ""): "DeleteObject",
+    ("POST", "object", "uploads", ""): "CreateMultipartUpload",
+    ("PUT", "object", "uploadId", ""): "UploadPart",
+    ("PUT", "object", "uploadId", COPY_SOURCE): "UploadPartCopy",
+    ("POST", "object", "uploadId", ""): "CompleteMultipartUpload",
+    ("DELETE", "object", "uploadId", ""): "AbortMultipartUpload",
+    ("GET", "object", "uploadId", ""): "ListParts",
 }
 
 
@@ -134,7 +155,11 @@ def resolve(request: Request, *, domain: str) -> Route:
     bucket, key = _split_target(path, _virtual_host_bucket(request.host, domain))
     target: Target = "service" if bucket is None else "object" if key else "bucket"
     sub = next((name for name in _SUBRESOURCES if name in query), "")
-    operation = ROUTES.get((request.method, target, sub))
+    header = COPY_SOURCE if COPY_SOURCE in request.headers else ""
+    # A selecting header on a request it selects nothing for is ignored, as S3 does.
+    operation = ROUTES.get((request.method, target, sub, header)) or ROUTES.get(
+        (request.method, target, sub, "")
+    )
     if operation is None:
         if sub:
             raise errors.NotImplementedOperation()

@@ -1,27 +1,48 @@
 """Response bodies: one small lxml builder per S3 response shape, each returning bytes.
 
-This module owns the XML S3 sends back: element names, their order, which are always
-present and which only sometimes, the ``2006-03-01`` namespace, and which listing
-fields ``encoding-type=url`` applies to (the encoding itself lives in ``xml_text``).
-It builds trees with lxml and never formats XML by string templates. It must not
-decide anything about a request (which keys a page holds, whether a precondition
-holds): callers hand it finished values.
+This module owns the XML S3 sends back for errors, buckets, object listings and
+deletes: element names, their order, which are always present and which only
+sometimes, and which listing fields ``encoding-type=url`` applies to (the encoding
+itself lives in ``xml_text``, the shared building blocks in ``xml_build``). It also
+re-exports the copy and multipart builders of ``xml_uploads``, so that callers import
+one module. It builds trees with lxml and never formats XML by string templates. It
+must not decide anything about a request (which keys a page holds, whether a
+precondition holds): callers hand it finished values.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import attrs
 from lxml import etree
-from lxml.builder import ElementMaker
 
 from s3core import errors
 from s3core.models import BucketInfo, ObjectInfo
 from s3core.timefmt import iso8601
+from s3core.xml_build import (
+    BARE,
+    S3,
+    S3_NAMESPACE,
+    Encoder,
+    Owner,
+    boolean,
+    common_prefix_elements,
+    delimiter_element,
+    document,
+    optional,
+    owner_element,
+    quoted,
+)
 from s3core.xml_text import text_element as _text
-from s3core.xml_text import url_encode
+from s3core.xml_uploads import (
+    complete_multipart_upload,
+    copy_object_result,
+    copy_part_result,
+    initiate_multipart_upload,
+    list_multipart_uploads,
+    list_parts,
+)
 
 __all__ = [
     "S3_NAMESPACE",
@@ -34,26 +55,13 @@ __all__ = [
     "error_body",
     "initiate_multipart_upload",
     "list_buckets",
+    "list_multipart_uploads",
     "list_object_versions",
     "list_objects_v1",
     "list_objects_v2",
+    "list_parts",
     "location_constraint",
 ]
-
-S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
-
-_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-_S3 = ElementMaker(namespace=S3_NAMESPACE, nsmap={None: S3_NAMESPACE})
-# S3's <Error> document carries no namespace.
-_BARE = ElementMaker()
-
-
-@attrs.frozen
-class Owner:
-    """The canonical user that owns a bucket or object, as listings show it."""
-
-    id: str
-    display_name: str
 
 
 @attrs.frozen(kw_only=True)
@@ -75,61 +83,36 @@ class DeleteError:
         )
 
 
-def _document(root: etree._Element) -> bytes:
-    """Serialise with S3's declaration (double quotes, which lxml's own lacks)."""
-    return _DECLARATION + etree.tostring(root, encoding="UTF-8")
-
-
-def _optional(tag: str, value: str | None) -> list[etree._Element]:
-    """``<tag>`` when ``value`` is given, else nothing."""
-    return [] if value is None else [_text(_S3, tag, value)]
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _quoted(etag: str) -> str:
-    """The ETag as S3 sends it in XML: inside double quotes."""
-    return f'"{etag.strip(chr(34))}"'
-
-
 def error_body(
     err: errors.S3Error, *, resource: str, request_id: str, host_id: str = ""
 ) -> bytes:
     """The ``<Error>`` document for ``err``: Code, Message, its extras, then ids."""
-    root = _BARE.Error(
-        _text(_BARE, "Code", err.code),
-        _text(_BARE, "Message", err.message),
-        *(_text(_BARE, name, value) for name, value in err.extra.items()),
-        _text(_BARE, "Resource", resource),
-        _text(_BARE, "RequestId", request_id),
-        _text(_BARE, "HostId", host_id),
+    root = BARE.Error(
+        _text(BARE, "Code", err.code),
+        _text(BARE, "Message", err.message),
+        *(_text(BARE, name, value) for name, value in err.extra.items()),
+        _text(BARE, "Resource", resource),
+        _text(BARE, "RequestId", request_id),
+        _text(BARE, "HostId", host_id),
     )
-    return _document(root)
-
-
-def _owner(owner: Owner) -> etree._Element:
-    return _S3.Owner(
-        _text(_S3, "ID", owner.id), _text(_S3, "DisplayName", owner.display_name)
-    )
+    return document(root)
 
 
 def list_buckets(buckets: Sequence[BucketInfo], owner: Owner) -> bytes:
     """ListBuckets: ``ListAllMyBucketsResult`` with the owner and every bucket."""
-    root = _S3.ListAllMyBucketsResult(
-        _owner(owner),
-        _S3.Buckets(
+    root = S3.ListAllMyBucketsResult(
+        owner_element(owner),
+        S3.Buckets(
             *(
-                _S3.Bucket(
-                    _text(_S3, "Name", bucket.name),
-                    _S3.CreationDate(iso8601(bucket.created)),
+                S3.Bucket(
+                    _text(S3, "Name", bucket.name),
+                    S3.CreationDate(iso8601(bucket.created)),
                 )
                 for bucket in buckets
             )
         ),
     )
-    return _document(root)
+    return document(root)
 
 
 def location_constraint(region: str) -> bytes:
@@ -138,68 +121,34 @@ def location_constraint(region: str) -> bytes:
     "Buckets in Region us-east-1 have a LocationConstraint of null."
     """
     value = "" if region in ("", "us-east-1") else region
-    return _document(_text(_S3, "LocationConstraint", value))
-
-
-class _Encoder:
-    """Applies ``encoding-type`` to the fields S3 encodes under it."""
-
-    def __init__(self, encoding_type: str | None) -> None:
-        # S3 accepts only "url" ("Invalid Encoding Method specified in Request").
-        if encoding_type not in (None, "url"):
-            raise errors.InvalidArgument(
-                "Invalid Encoding Method specified in Request",
-                extra={
-                    "ArgumentName": "encoding-type",
-                    "ArgumentValue": encoding_type,
-                },
-            )
-        self.encoding_type = encoding_type
-
-    def __call__(self, value: str) -> str:
-        return url_encode(value) if self.encoding_type == "url" else value
-
-    def element(self) -> list[etree._Element]:
-        """``<EncodingType>`` when one was asked for."""
-        return _optional("EncodingType", self.encoding_type)
+    return document(_text(S3, "LocationConstraint", value))
 
 
 def _object_fields(info: ObjectInfo) -> list[etree._Element]:
     """LastModified, ETag, checksum algorithms and Size of a listed object."""
     return [
-        _S3.LastModified(iso8601(info.last_modified)),
-        _S3.ETag(_quoted(info.etag)),
-        *(_S3.ChecksumAlgorithm(name) for name, _ in info.meta.checksums),
-        _S3.Size(str(info.size)),
+        S3.LastModified(iso8601(info.last_modified)),
+        S3.ETag(quoted(info.etag)),
+        *(S3.ChecksumAlgorithm(name) for name, _ in info.meta.checksums),
+        S3.Size(str(info.size)),
     ]
 
 
 def _contents(
-    contents: Sequence[ObjectInfo], encode: _Encoder, owner: Owner | None
+    contents: Sequence[ObjectInfo], encode: Encoder, owner: Owner | None
 ) -> list[etree._Element]:
     """One ``<Contents>`` per object, with ``<Owner>`` when ``owner`` is given."""
     # A fresh <Owner> per entry: an lxml element has one parent, so a shared one
     # would end up in the last <Contents> only.
     return [
-        _S3.Contents(
-            _text(_S3, "Key", encode(info.key)),
+        S3.Contents(
+            _text(S3, "Key", encode(info.key)),
             *_object_fields(info),
-            *([] if owner is None else [_owner(owner)]),
-            _S3.StorageClass("STANDARD"),
+            *([] if owner is None else [owner_element(owner)]),
+            S3.StorageClass("STANDARD"),
         )
         for info in contents
     ]
-
-
-def _common_prefixes(prefixes: Sequence[str], encode: _Encoder) -> list[etree._Element]:
-    return [
-        _S3.CommonPrefixes(_text(_S3, "Prefix", encode(prefix))) for prefix in prefixes
-    ]
-
-
-def _delimiter(delimiter: str | None, encode: _Encoder) -> list[etree._Element]:
-    """``<Delimiter>`` only when the request had a non-empty one, as S3 does."""
-    return _optional("Delimiter", encode(delimiter) if delimiter else None)
 
 
 def list_objects_v2(
@@ -228,24 +177,24 @@ def list_objects_v2(
     Raises:
         InvalidArgument: ``encoding_type`` is neither ``None`` nor ``"url"``.
     """
-    encode = _Encoder(encoding_type)
+    encode = Encoder(encoding_type)
     if key_count is None:
         key_count = len(contents) + len(common_prefixes)
-    root = _S3.ListBucketResult(
-        _text(_S3, "Name", bucket),
-        _text(_S3, "Prefix", encode(prefix)),
-        *_optional("ContinuationToken", continuation_token),
-        *_optional("NextContinuationToken", next_continuation_token),
-        _S3.KeyCount(str(key_count)),
-        _S3.MaxKeys(str(max_keys)),
-        *_delimiter(delimiter, encode),
-        _S3.IsTruncated(_bool(is_truncated)),
-        *_optional("StartAfter", None if start_after is None else encode(start_after)),
+    root = S3.ListBucketResult(
+        _text(S3, "Name", bucket),
+        _text(S3, "Prefix", encode(prefix)),
+        *optional("ContinuationToken", continuation_token),
+        *optional("NextContinuationToken", next_continuation_token),
+        S3.KeyCount(str(key_count)),
+        S3.MaxKeys(str(max_keys)),
+        *delimiter_element(delimiter, encode),
+        S3.IsTruncated(boolean(is_truncated)),
+        *optional("StartAfter", None if start_after is None else encode(start_after)),
         *encode.element(),
         *_contents(contents, encode, owner),
-        *_common_prefixes(common_prefixes, encode),
+        *common_prefix_elements(common_prefixes, encode),
     )
-    return _document(root)
+    return document(root)
 
 
 def list_objects_v1(
@@ -271,20 +220,20 @@ def list_objects_v1(
     Raises:
         InvalidArgument: ``encoding_type`` is neither ``None`` nor ``"url"``.
     """
-    encode = _Encoder(encoding_type)
-    root = _S3.ListBucketResult(
-        _text(_S3, "Name", bucket),
-        _text(_S3, "Prefix", encode(prefix)),
-        _text(_S3, "Marker", encode(marker)),
-        *_optional("NextMarker", None if next_marker is None else encode(next_marker)),
-        _S3.MaxKeys(str(max_keys)),
-        *_delimiter(delimiter, encode),
-        _S3.IsTruncated(_bool(is_truncated)),
+    encode = Encoder(encoding_type)
+    root = S3.ListBucketResult(
+        _text(S3, "Name", bucket),
+        _text(S3, "Prefix", encode(prefix)),
+        _text(S3, "Marker", encode(marker)),
+        *optional("NextMarker", None if next_marker is None else encode(next_marker)),
+        S3.MaxKeys(str(max_keys)),
+        *delimiter_element(delimiter, encode),
+        S3.IsTruncated(boolean(is_truncated)),
         *encode.element(),
         *_contents(contents, encode, owner),
-        *_common_prefixes(common_prefixes, encode),
+        *common_prefix_elements(common_prefixes, encode),
     )
-    return _document(root)
+    return document(root)
 
 
 def list_object_versions(
@@ -313,34 +262,34 @@ def list_object_versions(
     Raises:
         InvalidArgument: ``encoding_type`` is neither ``None`` nor ``"url"``.
     """
-    encode = _Encoder(encoding_type)
+    encode = Encoder(encoding_type)
     next_key = None if next_key_marker is None else encode(next_key_marker)
     versions = [
-        _S3.Version(
-            _text(_S3, "Key", encode(info.key)),
-            _S3.VersionId("null"),
-            _S3.IsLatest("true"),
+        S3.Version(
+            _text(S3, "Key", encode(info.key)),
+            S3.VersionId("null"),
+            S3.IsLatest("true"),
             *_object_fields(info),
-            _S3.StorageClass("STANDARD"),
-            _owner(owner),
+            S3.StorageClass("STANDARD"),
+            owner_element(owner),
         )
         for info in contents
     ]
-    root = _S3.ListVersionsResult(
-        _text(_S3, "Name", bucket),
-        _text(_S3, "Prefix", encode(prefix)),
-        _text(_S3, "KeyMarker", encode(key_marker)),
-        _text(_S3, "VersionIdMarker", version_id_marker),
-        *_optional("NextKeyMarker", next_key),
-        *_optional("NextVersionIdMarker", next_version_id_marker),
-        _S3.MaxKeys(str(max_keys)),
-        *_delimiter(delimiter, encode),
-        _S3.IsTruncated(_bool(is_truncated)),
+    root = S3.ListVersionsResult(
+        _text(S3, "Name", bucket),
+        _text(S3, "Prefix", encode(prefix)),
+        _text(S3, "KeyMarker", encode(key_marker)),
+        _text(S3, "VersionIdMarker", version_id_marker),
+        *optional("NextKeyMarker", next_key),
+        *optional("NextVersionIdMarker", next_version_id_marker),
+        S3.MaxKeys(str(max_keys)),
+        *delimiter_element(delimiter, encode),
+        S3.IsTruncated(boolean(is_truncated)),
         *encode.element(),
         *versions,
-        *_common_prefixes(common_prefixes, encode),
+        *common_prefix_elements(common_prefixes, encode),
     )
-    return _document(root)
+    return document(root)
 
 
 def delete_result(
@@ -354,56 +303,19 @@ def delete_result(
     response includes only keys where the delete action encountered an error."
     """
     done = [] if quiet else deleted
-    root = _S3.DeleteResult(
+    root = S3.DeleteResult(
         *(
-            _S3.Deleted(_text(_S3, "Key", key), *_optional("VersionId", version_id))
+            S3.Deleted(_text(S3, "Key", key), *optional("VersionId", version_id))
             for key, version_id in done
         ),
         *(
-            _S3.Error(
-                _text(_S3, "Key", failure.key),
-                *_optional("VersionId", failure.version_id),
-                _text(_S3, "Code", failure.code),
-                _text(_S3, "Message", failure.message),
+            S3.Error(
+                _text(S3, "Key", failure.key),
+                *optional("VersionId", failure.version_id),
+                _text(S3, "Code", failure.code),
+                _text(S3, "Message", failure.message),
             )
             for failure in errors
         ),
     )
-    return _document(root)
-
-
-def copy_object_result(etag: str, last_modified: dt.datetime) -> bytes:
-    """CopyObject's ``CopyObjectResult``: the new object's ETag and LastModified."""
-    root = _S3.CopyObjectResult(
-        _S3.LastModified(iso8601(last_modified)), _S3.ETag(_quoted(etag))
-    )
-    return _document(root)
-
-
-def copy_part_result(etag: str, last_modified: dt.datetime) -> bytes:
-    """UploadPartCopy's ``CopyPartResult``: the new part's ETag and LastModified."""
-    root = _S3.CopyPartResult(
-        _S3.LastModified(iso8601(last_modified)), _S3.ETag(_quoted(etag))
-    )
-    return _document(root)
-
-
-def initiate_multipart_upload(bucket: str, key: str, upload_id: str) -> bytes:
-    """CreateMultipartUpload's ``InitiateMultipartUploadResult``."""
-    root = _S3.InitiateMultipartUploadResult(
-        _text(_S3, "Bucket", bucket),
-        _text(_S3, "Key", key),
-        _text(_S3, "UploadId", upload_id),
-    )
-    return _document(root)
-
-
-def complete_multipart_upload(location: str, bucket: str, key: str, etag: str) -> bytes:
-    """CompleteMultipartUpload's ``CompleteMultipartUploadResult``."""
-    root = _S3.CompleteMultipartUploadResult(
-        _text(_S3, "Location", location),
-        _text(_S3, "Bucket", bucket),
-        _text(_S3, "Key", key),
-        _S3.ETag(_quoted(etag)),
-    )
-    return _document(root)
+    return document(root)

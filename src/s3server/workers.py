@@ -81,7 +81,8 @@ class _Supervisor:
 
     def run(self, workers: int) -> None:
         previous = {
-            sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)
+            sig: signal.signal(sig, self._stop)
+            for sig in (signal.SIGTERM, signal.SIGINT)
         }
         try:
             for _ in range(workers):

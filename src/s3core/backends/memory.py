@@ -2,10 +2,11 @@
 
 This is a product feature, not a test double: it gives test suites a real S3 with no
 disk I/O and no cleanup, and it follows the same contract suite as the filesystem
-backend. It is thread-safe (one lock per backend; no global state, so several backends
-live side by side) and keeps each bucket's keys in a sorted list so that listings cost
-time in proportion to the page. It must not reach beyond the process: nothing here
-survives a restart.
+backend, multipart uploads included (their table lives in ``memory_uploads``). It is
+thread-safe (one lock per backend; no global state, so several backends live side by
+side) and keeps each bucket's keys in a sorted list so that listings cost time in
+proportion to the page. It must not reach beyond the process: nothing here survives a
+restart.
 """
 
 from __future__ import annotations
@@ -13,18 +14,27 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
 from s3core import errors
-from s3core.backends.base import check_write_condition
+from s3core.backends.base import (
+    DEFAULT_UPLOAD_EXPIRY,
+    ObjectReader,
+    check_write_condition,
+    new_upload_id,
+    prefix_upper_bound,
+)
+from s3core.backends.memory_uploads import MemoryPartWriter, UploadTable
 from s3core.models import (
     BucketInfo,
     CommonPrefix,
     ListEntry,
     ObjectInfo,
     ObjectMeta,
+    Part,
+    Upload,
     WriteCondition,
 )
 
@@ -41,19 +51,6 @@ def _to_millis(t: dt.datetime) -> dt.datetime:
     # S3 reports LastModified with millisecond precision; keeping the same precision
     # makes HEAD and listings agree exactly.
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
-
-
-def prefix_upper_bound(prefix: str) -> str | None:
-    """The least string greater than every string starting with ``prefix``.
-
-    ``None`` when there is none (the prefix is all U+10FFFF), meaning "to the end".
-    """
-    chars = list(prefix)
-    while chars:
-        last = ord(chars.pop())
-        if last < 0x10FFFF:
-            return "".join(chars) + chr(last + 1)
-    return None
 
 
 @attrs.define
@@ -74,6 +71,7 @@ class _MemoryReader:
 
     def __init__(self, stored: _StoredObject) -> None:
         self._info = stored.info
+        self.data = stored.data  # immutable: a copy may share it
         self._view: memoryview | None = memoryview(stored.data)
         self._pos = 0
 
@@ -117,19 +115,22 @@ class _MemoryWriter:
         etag: str,
         condition: WriteCondition | None = None,
         parts_count: int | None = None,
+        part_sizes: tuple[int, ...] = (),
     ) -> ObjectInfo:
         if self._chunks is None:
             raise ValueError("commit of a finished object writer")
         data = b"".join(self._chunks)
-        info = self._backend._publish(
-            self._bucket,
-            self._key,
-            data,
-            meta=meta,
-            etag=etag,
-            condition=condition,
-            parts_count=parts_count,
-        )
+        with self._backend._lock:
+            info = self._backend._publish_locked(
+                self._bucket,
+                self._key,
+                data,
+                meta=meta,
+                etag=etag,
+                condition=condition,
+                parts_count=parts_count,
+                part_sizes=part_sizes,
+            )
         self._chunks = None
         return info
 
@@ -142,12 +143,21 @@ class MemoryBackend:
 
     Args:
         clock: returns the current UTC time; injected so tests never patch time.
+        upload_expiry: multipart uploads initiated longer ago than this are aborted
+            (each ``create_upload`` sweeps them); ``None`` keeps them forever.
     """
 
-    def __init__(self, *, clock: Clock = _utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = _utcnow,
+        upload_expiry: dt.timedelta | None = DEFAULT_UPLOAD_EXPIRY,
+    ) -> None:
         self._clock = clock
+        self._upload_expiry = upload_expiry
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
+        self._uploads = UploadTable()
 
     # -- buckets ---------------------------------------------------------------
 
@@ -171,9 +181,11 @@ class MemoryBackend:
 
     def delete_bucket(self, bucket: str) -> None:
         with self._lock:
-            if self._bucket(bucket).keys:
+            # Open multipart uploads count: S3 refuses to delete their bucket too.
+            if self._bucket(bucket).keys or self._uploads.has_uploads(bucket):
                 raise errors.BucketNotEmpty(extra={"BucketName": bucket})
             del self._buckets[bucket]
+            self._uploads.drop_bucket(bucket)
 
     # -- objects ---------------------------------------------------------------
 
@@ -195,6 +207,26 @@ class MemoryBackend:
             b = self._bucket(bucket)
             if b.objects.pop(key, None) is not None:
                 del b.keys[bisect.bisect_left(b.keys, key)]
+
+    def copy_object(
+        self,
+        source: ObjectReader,
+        bucket: str,
+        key: str,
+        *,
+        meta: ObjectMeta,
+        etag: str,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        if isinstance(source, _MemoryReader):
+            data = source.data  # immutable bytes: shared, not copied
+        else:
+            source.seek(0)
+            data = source.read()
+        with self._lock:
+            return self._publish_locked(
+                bucket, key, data, meta=meta, etag=etag, condition=condition
+            )
 
     def iter_entries(
         self,
@@ -245,9 +277,100 @@ class MemoryBackend:
             # Continue at the first key outside the common prefix.
             cursor, inclusive = upper, True
 
+    # -- multipart uploads -------------------------------------------------------
+
+    def create_upload(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        initiated: dt.datetime,
+        owner_id: str,
+        meta: ObjectMeta,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+    ) -> Upload:
+        if self._upload_expiry is not None:
+            self.expire_uploads(initiated_before=self._clock() - self._upload_expiry)
+        initiated = _to_millis(initiated)
+        upload = Upload(
+            upload_id=new_upload_id(initiated),
+            key=key,
+            initiated=initiated,
+            owner_id=owner_id,
+            meta=meta,
+            checksum_algorithm=checksum_algorithm,
+            checksum_type=checksum_type,
+        )
+        with self._lock:
+            self._bucket(bucket)
+            self._uploads.add(bucket, upload)
+        return upload
+
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> Upload:
+        with self._lock:
+            self._bucket(bucket)
+            return self._uploads.get(bucket, key, upload_id)
+
+    def open_part_writer(
+        self, bucket: str, key: str, upload_id: str, part_number: int
+    ) -> MemoryPartWriter:
+        upload = self.get_upload(bucket, key, upload_id)
+        return MemoryPartWriter(self, self._clock, bucket, upload, part_number)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        with self._lock:
+            self._bucket(bucket)
+            return self._uploads.parts(bucket, key, upload_id)
+
+    def list_uploads(self, bucket: str, *, prefix: str = "") -> list[Upload]:
+        with self._lock:
+            self._bucket(bucket)
+            return self._uploads.uploads(bucket, prefix)
+
+    def complete_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[Part],
+        *,
+        meta: ObjectMeta,
+        etag: str,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        with self._lock:
+            self._bucket(bucket)
+            chunks = self._uploads.part_bytes(bucket, key, upload_id, parts)
+            info = self._publish_locked(
+                bucket,
+                key,
+                b"".join(chunks),
+                meta=meta,
+                etag=etag,
+                condition=condition,
+                part_sizes=tuple(part.size for part in parts),
+            )
+            self._uploads.remove(bucket, key, upload_id)
+            return info
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        with self._lock:
+            self._bucket(bucket)
+            self._uploads.remove(bucket, key, upload_id)
+
+    def expire_uploads(self, *, initiated_before: dt.datetime) -> int:
+        with self._lock:
+            return self._uploads.expire(initiated_before)
+
     # -- internals -------------------------------------------------------------
 
-    def _publish(
+    def _store_part(self, bucket: str, upload: Upload, part: Part, data: bytes) -> None:
+        with self._lock:
+            self._bucket(bucket)
+            self._uploads.store_part(bucket, upload, part, data)
+
+    def _publish_locked(
         self,
         bucket: str,
         key: str,
@@ -256,24 +379,25 @@ class MemoryBackend:
         meta: ObjectMeta,
         etag: str,
         condition: WriteCondition | None,
-        parts_count: int | None,
+        parts_count: int | None = None,
+        part_sizes: tuple[int, ...] = (),
     ) -> ObjectInfo:
-        with self._lock:
-            b = self._bucket(bucket)
-            current = b.objects.get(key)
-            check_write_condition(condition, current.info if current else None, key)
-            info = ObjectInfo(
-                key=key,
-                size=len(data),
-                etag=etag,
-                last_modified=_to_millis(self._clock()),
-                meta=meta,
-                parts_count=parts_count,
-            )
-            if current is None:
-                bisect.insort(b.keys, key)
-            b.objects[key] = _StoredObject(info, data)
-            return info
+        b = self._bucket(bucket)
+        current = b.objects.get(key)
+        check_write_condition(condition, current.info if current else None, key)
+        info = ObjectInfo(
+            key=key,
+            size=len(data),
+            etag=etag,
+            last_modified=_to_millis(self._clock()),
+            meta=meta,
+            parts_count=len(part_sizes) if part_sizes else parts_count,
+            part_sizes=part_sizes,
+        )
+        if current is None:
+            bisect.insort(b.keys, key)
+        b.objects[key] = _StoredObject(info, data)
+        return info
 
     def _bucket(self, bucket: str) -> _Bucket:
         try:

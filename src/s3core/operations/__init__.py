@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from s3core.http import Response
-from s3core.operations import buckets, deletes, listing, objects, presign_endpoint
+from s3core.operations import (
+    buckets,
+    copy,
+    deletes,
+    listing,
+    multipart,
+    multipart_complete,
+    multipart_listing,
+    objects,
+    presign_endpoint,
+)
 from s3core.operations.context import Call
 
 __all__ = ["OPERATIONS", "Call", "Operation"]
@@ -17,7 +27,11 @@ __all__ = ["OPERATIONS", "Call", "Operation"]
 Operation = Callable[[Call], Response]
 
 OPERATIONS: dict[str, Operation] = {
+    "AbortMultipartUpload": multipart.abort_multipart_upload,
+    "CompleteMultipartUpload": multipart_complete.complete_multipart_upload,
+    "CopyObject": copy.copy_object,
     "CreateBucket": buckets.create_bucket,
+    "CreateMultipartUpload": multipart.create_multipart_upload,
     "DeleteBucket": buckets.delete_bucket,
     "DeleteObject": objects.delete_object,
     "DeleteObjects": deletes.delete_objects,
@@ -26,9 +40,13 @@ OPERATIONS: dict[str, Operation] = {
     "HeadBucket": buckets.head_bucket,
     "HeadObject": objects.head_object,
     "ListBuckets": buckets.list_buckets,
+    "ListMultipartUploads": multipart_listing.list_multipart_uploads,
     "ListObjectVersions": listing.list_object_versions,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
+    "ListParts": multipart_listing.list_parts,
     "PresignUrl": presign_endpoint.presign_url,
     "PutObject": objects.put_object,
+    "UploadPart": multipart.upload_part,
+    "UploadPartCopy": multipart.upload_part_copy,
 }

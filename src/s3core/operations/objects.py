@@ -1,9 +1,10 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject.
 
 This module owns the S3 semantics of single-object requests: what is stored from the
-request headers, which digests are checked, which conditions and ranges apply, and which
-headers go back. Bytes stream from the request into a backend writer and from a backend
-reader into the response; nothing here holds a whole object.
+request headers, which digests are checked, which conditions and ranges (or, with
+``partNumber``, which part of a multipart object) apply, and which headers go back.
+Bytes stream from the request into a backend writer and from a backend reader into
+the response; nothing here holds a whole object.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import attrs
 from s3core import errors
 from s3core.backends.base import ObjectReader
 from s3core.bodies import CHUNK_SIZE
-from s3core.conditional import evaluate_read_conditions, parse_range
+from s3core.conditional import ByteRange, evaluate_read_conditions, parse_range
 from s3core.http import Headers, Response
 from s3core.models import ObjectInfo, WriteCondition
 from s3core.names import validate_key
@@ -29,9 +30,17 @@ from s3core.operations.common import (
 )
 from s3core.operations.context import Call
 from s3core.operations.ingest import ingest
+from s3core.operations.multipart import parse_part_number
 from s3core.timefmt import http_date
 
-__all__ = ["delete_object", "get_object", "head_object", "put_object"]
+__all__ = [
+    "ReaderBody",
+    "delete_object",
+    "get_object",
+    "head_object",
+    "put_object",
+    "write_condition",
+]
 
 
 def put_object(call: Call) -> Response:
@@ -53,7 +62,7 @@ def put_object(call: Call) -> Response:
             }
         )
     meta = meta_from_headers(headers)
-    condition = _write_condition(headers)
+    condition = write_condition(headers)
     writer = call.backend.open_writer(call.bucket, call.key)
     try:
         got = ingest(headers, call.body, writer)
@@ -67,8 +76,13 @@ def put_object(call: Call) -> Response:
     return Response(status=200, headers=tuple(out))
 
 
-def _write_condition(headers: Headers) -> WriteCondition | None:
-    """PutObject's conditional-write headers, decided atomically by the backend."""
+def write_condition(headers: Headers) -> WriteCondition | None:
+    """The conditional-write headers of PutObject (and CompleteMultipartUpload),
+    decided atomically by the backend.
+
+    Raises:
+        NotImplementedOperation: If-None-Match with anything but ``*``.
+    """
     if_match = headers.get("if-match")
     if_none_match = headers.get("if-none-match")
     if if_match is None and if_none_match is None:
@@ -106,9 +120,8 @@ def _get_response(call: Call, reader: ObjectReader) -> Response:
     if not_modified is not None:
         reader.close()
         return not_modified
-    headers = object_headers(info, with_checksums=_checksum_mode(call.headers))
-    headers = apply_overrides(headers, call.query)
-    byte_range = parse_range(call.headers.get("range"), info.size)
+    headers = _headers(call, info)
+    byte_range = _selected_range(call, info)
     if byte_range is None:
         return Response(
             status=200,
@@ -139,15 +152,59 @@ def head_object(call: Call) -> Response:
     not_modified = _conditions(call, info)
     if not_modified is not None:
         return not_modified
-    headers = object_headers(info, with_checksums=_checksum_mode(call.headers))
-    headers = apply_overrides(headers, call.query)
-    byte_range = parse_range(call.headers.get("range"), info.size)
+    headers = _headers(call, info)
+    byte_range = _selected_range(call, info)
     if byte_range is None:
         return Response(status=200, headers=tuple(headers), content_length=info.size)
+    headers = [(k, v) for k, v in headers if not k.startswith("x-amz-checksum-")]
     headers.append(("Content-Range", byte_range.content_range(info.size)))
     return Response(
         status=206, headers=tuple(headers), content_length=byte_range.length
     )
+
+
+def _headers(call: Call, info: ObjectInfo) -> list[tuple[str, str]]:
+    headers = object_headers(info, with_checksums=_checksum_mode(call.headers))
+    if any("-" in value for _, value in info.meta.checksums):
+        # A checksum of the parts' checksums ("...-N") is COMPOSITE, not the
+        # FULL_OBJECT type ``object_headers`` names for every other one.
+        headers = [
+            (k, "COMPOSITE" if k == "x-amz-checksum-type" else v) for k, v in headers
+        ]
+    return apply_overrides(headers, call.query)
+
+
+def _selected_range(call: Call, info: ObjectInfo) -> ByteRange | None:
+    """The bytes to send: the ``Range``, or part ``partNumber``; ``None``: all.
+
+    Raises:
+        InvalidArgument: a part number that is not an integer from 1 to 10000.
+        InvalidRequest: both a Range and a part number.
+        InvalidPartNumber: a part the object does not have (416).
+        InvalidRange: an unsatisfiable Range.
+    """
+    number = parse_part_number(call.query)
+    if number is None:
+        return parse_range(call.headers.get("range"), info.size)
+    if call.headers.get("range") is not None:
+        raise errors.InvalidRequest(
+            "Cannot specify both Range header and partNumber query parameter."
+        )
+    # An object not uploaded in parts is its own only part.
+    sizes = info.part_sizes or (info.size,)
+    if info.parts_count is not None and len(sizes) != info.parts_count:
+        raise errors.InternalError("The object's part boundaries are not recorded.")
+    if number > len(sizes):
+        raise errors.InvalidPartNumber(
+            extra={
+                "PartNumberRequested": str(number),
+                "ActualPartCount": str(len(sizes)),
+            }
+        )
+    start = sum(sizes[: number - 1])
+    if sizes[number - 1] == 0:
+        return None  # an empty part has no byte range: the (empty) body, 200
+    return ByteRange(start, start + sizes[number - 1] - 1)
 
 
 def _conditions(call: Call, info: ObjectInfo) -> Response | None:

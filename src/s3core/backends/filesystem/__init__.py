@@ -5,10 +5,11 @@ This package owns storing S3 data in a directory people can look into: the objec
 copied in by hand is an object, and internal state lives under ``<root>/.s3server/``.
 It must stay safe with several processes on one data directory, so it keeps no state
 in memory that is not validated against the disk. The modules, outermost first:
-``backend`` (the verbs), ``buckets``, ``objects`` (readers, writers, deletes), ``walk``
-(listing order), ``store`` (shared steps), ``tree`` (paths on disk), ``meta``
-(sidecars), ``layout`` (key <-> names, pure), ``atomic``, ``locks`` and ``oserrors``
-(the one ``OSError`` boundary).
+``backend`` (the verbs), ``buckets``, ``uploads`` (multipart state) and
+``upload_records``, ``objects`` (readers, writers, deletes), ``walk`` (listing order),
+``store`` (shared steps), ``tree`` (paths on disk), ``meta`` (sidecars), ``layout``
+(key <-> names, pure), ``copying`` (file-to-file copies), ``atomic``, ``locks`` and
+``oserrors`` (the one ``OSError`` boundary).
 """
 
 from __future__ import annotations

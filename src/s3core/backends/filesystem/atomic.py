@@ -19,6 +19,7 @@ __all__ = [
     "create_exclusive",
     "fsync_dir",
     "fsync_path_dir",
+    "link_temp",
     "new_temp",
     "open_dir",
     "read_small",
@@ -75,6 +76,25 @@ def new_temp(tmp_dir: str) -> tuple[int, str]:
         except FileExistsError:  # 128 random bits: never, but O_EXCL makes it safe
             continue
         return fd, path
+
+
+def link_temp(path: str, tmp_dir: str) -> tuple[int, str]:
+    """A new name in ``tmp_dir`` for the file at ``path`` (a hard link): (fd, path).
+
+    The descriptor is read-only: enough to ``fstat``, ``fsync`` and set the times of
+    a file that is published by renaming the new name.
+    """
+    while True:
+        temp = os.path.join(tmp_dir, secrets.token_hex(16) + ".tmp")
+        try:
+            os.link(path, temp)
+        except FileExistsError:  # as in new_temp: never, but safe
+            continue
+        try:
+            return os.open(temp, O_FILE), temp
+        except BaseException:
+            unlink_quietly(temp)
+            raise
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:

@@ -1,33 +1,53 @@
 """``FilesystemBackend``: the ``Backend`` protocol over a directory of plain files.
 
 This module owns the backend's public face: each verb checks its arguments, runs inside
-the ``OSError`` translation boundary and delegates to ``buckets``, ``objects`` and
-``walk``. It must hold no state of its own beyond settings: several processes (and
-hosts, over a shared filesystem) may serve one data directory together.
+the ``OSError`` translation boundary and delegates to ``buckets``, ``objects``,
+``uploads`` and ``walk``. It must hold no state of its own beyond settings (and the
+time of its last sweep of expired uploads): several processes (and hosts, over a shared
+filesystem) may serve one data directory together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 
 from s3core import errors
-from s3core.backends.filesystem import buckets, objects
+from s3core.backends.base import (
+    DEFAULT_UPLOAD_EXPIRY,
+    ObjectReader,
+    new_upload_id,
+    prefix_upper_bound,
+)
+from s3core.backends.filesystem import buckets, objects, uploads
 from s3core.backends.filesystem.atomic import unlink_quietly
 from s3core.backends.filesystem.layout import Paths, is_storable, key_to_names
 from s3core.backends.filesystem.oserrors import translate_os_errors
 from s3core.backends.filesystem.store import Clock, Store
 from s3core.backends.filesystem.tree import open_dirs
-from s3core.backends.filesystem.walk import Candidate, Walk, upper_bound
-from s3core.models import BucketInfo, CommonPrefix, ListEntry, ObjectInfo
+from s3core.backends.filesystem.walk import Candidate, Walk
+from s3core.models import (
+    BucketInfo,
+    CommonPrefix,
+    ListEntry,
+    ObjectInfo,
+    ObjectMeta,
+    Part,
+    Upload,
+    WriteCondition,
+)
 
 __all__ = ["FilesystemBackend"]
 
 # Temporary files older than this were left by a crashed process, not a slow upload.
 _STALE_TEMP_SECONDS = 24 * 3600
+# How often a process sweeps expired uploads, besides at start: a sweep reads every
+# upload record, so not on each CreateMultipartUpload.
+_SWEEP_INTERVAL_SECONDS = 3600
 
 
 def _utcnow() -> dt.datetime:
@@ -47,6 +67,11 @@ class FilesystemBackend:
         clock: returns the current UTC time; it stamps objects' LastModified (as
             their files' mtime) and the creation time of adopted buckets.
         default_owner_id: the owner of bucket directories made by hand.
+        upload_expiry: multipart uploads initiated longer ago than this are
+            aborted by a sweep over the whole data directory, run by this process's
+            first ``create_upload`` and then by at most one ``create_upload`` an
+            hour. ``None`` keeps them until completed or aborted;
+            ``expire_uploads`` sweeps on demand (a cron job can call it).
     """
 
     def __init__(
@@ -56,18 +81,21 @@ class FilesystemBackend:
         fsync: bool = True,
         clock: Clock = _utcnow,
         default_owner_id: str = "",
+        upload_expiry: dt.timedelta | None = DEFAULT_UPLOAD_EXPIRY,
     ) -> None:
         with translate_os_errors():
             os.makedirs(root, exist_ok=True)
             # Resolved once, so that every backend over this directory in this
             # process shares one in-process lock per lock file.
             paths = Paths(os.path.realpath(root))
-            for path in (paths.tmp, paths.records, paths.locks):
+            for path in (paths.tmp, paths.records, paths.locks, paths.all_uploads):
                 os.makedirs(path, exist_ok=True)
             _remove_stale_temps(paths.tmp)
         self._store = Store(
             paths, fsync=fsync, clock=clock, default_owner_id=default_owner_id
         )
+        self._upload_expiry = upload_expiry
+        self._last_sweep = -float("inf")
 
     @property
     def root(self) -> str:
@@ -135,7 +163,118 @@ class FilesystemBackend:
             self._require_bucket(bucket)
         return self._entries(bucket, prefix, start_after, delimiter)
 
+    def copy_object(
+        self,
+        source: ObjectReader,
+        bucket: str,
+        key: str,
+        *,
+        meta: ObjectMeta,
+        etag: str,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        writer = self.open_writer(bucket, key)
+        try:
+            size = source.info.size
+            if isinstance(source, objects.FileReader):
+                writer.clone_from(source.fileno(), size)
+            else:  # a reader of another backend: through Python, a chunk at a time
+                source.seek(0)
+                while chunk := source.read(1 << 20):
+                    writer.write(chunk)
+            return writer.commit(meta, etag=etag, condition=condition)
+        finally:
+            writer.abort()
+
+    # -- multipart uploads -------------------------------------------------------
+
+    def create_upload(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        initiated: dt.datetime,
+        owner_id: str,
+        meta: ObjectMeta,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+    ) -> Upload:
+        if time.monotonic() - self._last_sweep > _SWEEP_INTERVAL_SECONDS:
+            self._sweep_expired()
+        initiated = initiated.replace(microsecond=initiated.microsecond // 1000 * 1000)
+        upload = Upload(
+            upload_id=new_upload_id(initiated),
+            key=key,
+            initiated=initiated,
+            owner_id=owner_id,
+            meta=meta,
+            checksum_algorithm=checksum_algorithm,
+            checksum_type=checksum_type,
+        )
+        with translate_os_errors():
+            if not is_storable(key):
+                self._require_bucket(bucket)
+                raise errors.InvalidArgument("Object key is not valid Unicode.")
+            uploads.create(self._store, bucket, upload)
+        return upload
+
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> Upload:
+        with translate_os_errors():
+            return uploads.get(self._store, bucket, key, upload_id)
+
+    def open_part_writer(
+        self, bucket: str, key: str, upload_id: str, part_number: int
+    ) -> uploads.PartFileWriter:
+        with translate_os_errors():
+            upload = uploads.get(self._store, bucket, key, upload_id)
+            return uploads.PartFileWriter(self._store, bucket, upload, part_number)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        with translate_os_errors():
+            return uploads.list_parts(self._store, bucket, key, upload_id)
+
+    def list_uploads(self, bucket: str, *, prefix: str = "") -> list[Upload]:
+        with translate_os_errors():
+            return uploads.list_uploads(self._store, bucket, prefix)
+
+    def complete_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[Part],
+        *,
+        meta: ObjectMeta,
+        etag: str,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        with translate_os_errors():
+            return uploads.complete(
+                self._store,
+                bucket,
+                key,
+                upload_id,
+                parts,
+                meta=meta,
+                etag=etag,
+                condition=condition,
+            )
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        with translate_os_errors():
+            uploads.abort(self._store, bucket, key, upload_id)
+
+    def expire_uploads(self, *, initiated_before: dt.datetime) -> int:
+        with translate_os_errors():
+            return uploads.expire(self._store, initiated_before)
+
     # -- internals -------------------------------------------------------------
+
+    def _sweep_expired(self) -> None:
+        self._last_sweep = time.monotonic()
+        if self._upload_expiry is not None:
+            cutoff = self._store.clock() - self._upload_expiry
+            self.expire_uploads(initiated_before=cutoff)
 
     def _require_bucket(self, bucket: str) -> None:
         with ExitStack() as stack:
@@ -191,7 +330,7 @@ class FilesystemBackend:
                     common = found.prefix
                 yield CommonPrefix(common)
                 # Continue at the first key outside the common prefix.
-                bound = upper_bound(common)
+                bound = prefix_upper_bound(common)
                 if bound is None:
                     return
                 walk.seek(bound)
@@ -201,9 +340,15 @@ def _remove_stale_temps(tmp: str) -> None:
     cutoff = time.time() - _STALE_TEMP_SECONDS
     with os.scandir(tmp) as entries:
         for entry in entries:
-            if (
-                entry.name.endswith(".tmp")
-                and entry.is_file(follow_symlinks=False)
-                and entry.stat(follow_symlinks=False).st_mtime < cutoff
-            ):
+            if entry.name.endswith(uploads.TRASH_SUFFIX):
+                # Already forgotten: a crash stopped its removal.
+                shutil.rmtree(entry.path, ignore_errors=True)
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            if entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
                 unlink_quietly(entry.path)
+            elif entry.name.endswith(uploads.STAGED_SUFFIX) and entry.is_dir(
+                follow_symlinks=False
+            ):
+                shutil.rmtree(entry.path, ignore_errors=True)

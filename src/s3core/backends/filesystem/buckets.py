@@ -6,7 +6,8 @@ exists while ``<root>/<bucket>/`` is a real directory (not a symlink). Its recor
 directory; a directory made by hand gets a record on first sight, owned by the
 configured default owner. Creation is atomic across processes because ``mkdir`` is;
 creation and deletion also hold the bucket's exclusive lock, so no writer is inside
-the bucket meanwhile. It must not touch objects beyond checking that there are none.
+the bucket meanwhile. It must not touch objects beyond checking that there are none
+(open multipart uploads count as content too).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import stat
 from contextlib import ExitStack
 
 from s3core import errors
+from s3core.backends.filesystem import uploads
 from s3core.backends.filesystem.atomic import (
     create_exclusive,
     fsync_path_dir,
@@ -80,6 +82,7 @@ def create(
             # Metadata left by an earlier bucket of this name (a crash during its
             # deletion, or its directory removed by hand) must not describe ours.
             _remove_meta(store, bucket)
+            uploads.remove_all(store, bucket)
             write_atomic(
                 store.paths.record(bucket),
                 _dump(info),
@@ -148,7 +151,9 @@ def delete(store: Store, bucket: str) -> None:
         fd = store.bucket_fd(bucket, stack)
         # Anything that is not a directory counts, objects or not: the bucket's
         # directory could not be removed with it, and it is not ours to delete.
-        if has_entries(fd):
+        # An open multipart upload is content a client is still sending: refuse,
+        # rather than drop it silently with the bucket.
+        if has_entries(fd) or uploads.has_uploads(store, bucket):
             raise errors.BucketNotEmpty(extra={"BucketName": bucket})
         remove_empty_dirs(fd)
         try:
@@ -159,6 +164,7 @@ def delete(store: Store, bucket: str) -> None:
                 raise
             raise errors.BucketNotEmpty(extra={"BucketName": bucket}) from None
         _remove_meta(store, bucket)
+        uploads.remove_all(store, bucket)
         unlink_quietly(store.paths.record(bucket))
         if store.fsync:
             fsync_path_dir(store.paths.bucket(bucket))

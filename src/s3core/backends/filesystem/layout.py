@@ -173,8 +173,9 @@ class Paths:
     """Absolute paths under a data root: bucket directories and the reserved area.
 
     ``<root>/<bucket>/`` is a bucket. ``<root>/.s3server/`` holds ``buckets/`` (bucket
-    records), ``meta/<bucket>/`` (object sidecars and hashed-name records), ``tmp/``
-    (staged files: on the data's filesystem so ``rename`` is atomic) and ``locks/``.
+    records), ``meta/<bucket>/`` (object sidecars and hashed-name records),
+    ``uploads/<bucket>/<upload id>/`` (open multipart uploads), ``tmp/`` (staged
+    files: on the data's filesystem so ``rename`` is atomic) and ``locks/``.
     """
 
     root: str
@@ -211,6 +212,22 @@ class Paths:
 
     def name_record(self, bucket: str, segment_digest: str) -> str:
         return os.path.join(self.meta(bucket), "names", segment_digest)
+
+    @property
+    def all_uploads(self) -> str:
+        return os.path.join(self.reserved, "uploads")
+
+    def uploads(self, bucket: str) -> str:
+        return os.path.join(self.all_uploads, bucket)
+
+    def upload(self, bucket: str, upload_id: str) -> str:
+        # Callers pass only ids checked by ``base.is_upload_id`` (hex): never a path.
+        return os.path.join(self.uploads(bucket), upload_id)
+
+    def upload_lock(self, bucket: str, upload_id: str) -> str:
+        # 256 stripes per bucket, apart from the key locks: completing an upload
+        # holds its upload lock while publishing takes a key lock.
+        return os.path.join(self.locks, f"{bucket}~u{upload_id[-2:]}.lock")
 
     def bucket_lock(self, bucket: str) -> str:
         return os.path.join(self.locks, bucket + ".lock")

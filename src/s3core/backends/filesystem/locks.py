@@ -79,7 +79,8 @@ _table_guard = threading.Lock()
 
 
 def _lock_for(path: str) -> _FileLock:
-    # Entries are never dropped: there are at most 257 lock files per bucket.
+    # Entries are never dropped: there are at most 513 lock files per bucket (the
+    # bucket's, 256 key stripes and 256 upload stripes).
     with _table_guard:
         lock = _table.get(path)
         if lock is None:

@@ -30,6 +30,8 @@ __all__ = [
     "hash_version",
     "load_sidecar",
     "match",
+    "meta_from_json",
+    "meta_to_json",
     "mtime_ns_for",
 ]
 
@@ -40,6 +42,8 @@ _FORMAT = 1
 # A commit keeps the record of the version it replaces, so that a reader which opened
 # the old file just before the rename still finds its metadata.
 _KEEP = 2
+# "Part numbers can be any number from 1 to 10,000, inclusive" (UploadPart).
+_MAX_PARTS = 10_000
 
 # mimetypes reads the system's tables on first use, and that first use is not
 # thread-safe: do it at import (unless done already: again would drop added types).
@@ -68,6 +72,7 @@ class Version:
     etag: str
     meta: ObjectMeta = attrs.field(factory=ObjectMeta)
     parts_count: int | None = None
+    part_sizes: tuple[int, ...] = ()
 
     def info(self, key: str) -> ObjectInfo:
         # LastModified is the file's mtime at S3's millisecond precision; commits
@@ -80,6 +85,7 @@ class Version:
             last_modified=_EPOCH + dt.timedelta(milliseconds=ms),
             meta=self.meta,
             parts_count=self.parts_count,
+            part_sizes=self.part_sizes,
         )
 
 
@@ -119,8 +125,46 @@ def hash_version(fd: int, st: os.stat_result, key: str) -> Version:
     )
 
 
-def _meta_fields(meta: ObjectMeta) -> dict[str, Any]:
+def meta_to_json(meta: ObjectMeta) -> dict[str, Any]:
+    """``meta`` as a JSON-ready dict (sidecars, upload records)."""
     return attrs.asdict(meta)
+
+
+def meta_from_json(doc: Any) -> ObjectMeta:
+    """The ``ObjectMeta`` a ``meta_to_json`` dict stands for.
+
+    Raises ``ValueError``, ``KeyError``, ``TypeError`` or ``AttributeError`` when
+    the dict is damaged; callers treat that as a missing record.
+    """
+    fields = dict(doc)
+    fields["user_metadata"] = _pairs(fields.get("user_metadata", ()))
+    fields["checksums"] = _pairs(fields.get("checksums", ()))
+    return ObjectMeta(**fields)
+
+
+def _runs(sizes: tuple[int, ...]) -> list[list[int]]:
+    """Part sizes as [size, count] runs: clients upload equal parts but the last, so
+    10000 parts usually take two runs, not 10000 numbers."""
+    runs: list[list[int]] = []
+    for size in sizes:
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    return runs
+
+
+def _unruns(runs: Any, total: int) -> tuple[int, ...]:
+    pairs = [(int(size), int(count)) for size, count in runs]
+    # A damaged record must not make us build a huge tuple or wrong boundaries.
+    if sum(count for _, count in pairs) > _MAX_PARTS or any(
+        size < 0 or count < 1 for size, count in pairs
+    ):
+        raise ValueError("damaged part sizes")
+    sizes = tuple(size for size, count in pairs for _ in range(count))
+    if sizes and sum(sizes) != total:
+        raise ValueError("part sizes do not add up to the object's size")
+    return sizes
 
 
 def dump_sidecar(key: str, versions: tuple[Version, ...]) -> bytes:
@@ -132,7 +176,8 @@ def dump_sidecar(key: str, versions: tuple[Version, ...]) -> bytes:
             "mtime_ns": v.identity.mtime_ns,
             "etag": v.etag,
             "parts_count": v.parts_count,
-            "meta": _meta_fields(v.meta),
+            "part_sizes": _runs(v.part_sizes),
+            "meta": meta_to_json(v.meta),
         }
         for v in versions[:_KEEP]
     ]
@@ -162,15 +207,14 @@ def _pairs(items: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _version(record: dict[str, Any]) -> Version:
-    fields = dict(record["meta"])
-    fields["user_metadata"] = _pairs(fields.get("user_metadata", ()))
-    fields["checksums"] = _pairs(fields.get("checksums", ()))
     parts = record["parts_count"]
     return Version(
         identity=Identity(
             int(record["ino"]), int(record["size"]), int(record["mtime_ns"])
         ),
         etag=str(record["etag"]),
-        meta=ObjectMeta(**fields),
+        meta=meta_from_json(record["meta"]),
         parts_count=None if parts is None else int(parts),
+        # Absent in sidecars written before part boundaries were recorded.
+        part_sizes=_unruns(record.get("part_sizes", ()), int(record["size"])),
     )

@@ -24,11 +24,13 @@ from s3core import errors
 from s3core.backends.base import check_write_condition
 from s3core.backends.filesystem.atomic import (
     fsync_dir,
+    link_temp,
     new_temp,
     open_dir,
     unlink_quietly,
     write_all,
 )
+from s3core.backends.filesystem.copying import append_range, clone_or_copy
 from s3core.backends.filesystem.layout import SELF_NAME, key_to_names
 from s3core.backends.filesystem.meta import Identity, Version, mtime_ns_for
 from s3core.backends.filesystem.oserrors import translate_os_errors
@@ -45,14 +47,14 @@ from s3core.backends.filesystem.tree import (
 )
 from s3core.models import ObjectInfo, ObjectMeta, WriteCondition
 
-__all__ = ["FileReader", "FileWriter", "delete"]
+__all__ = ["FileReader", "FileWriter", "Handle", "delete"]
 
 # Attempts before a writer that keeps racing directory removals answers SlowDown.
 _PUBLISH_ATTEMPTS = 20
 _READ_CHUNK = 1 << 20
 
 
-class _Handle:
+class Handle:
     """A descriptor (and, for a writer, its temporary file) to release exactly once.
 
     Kept apart from the reader or writer so that a ``weakref.finalize`` can release
@@ -76,7 +78,7 @@ class FileReader:
     """An open data file: one version's bytes, whatever later writes do."""
 
     def __init__(self, fd: int, info: ObjectInfo) -> None:
-        self._handle = _Handle(fd)
+        self._handle = Handle(fd)
         self._release = weakref.finalize(self, self._handle.release)
         self._info = info
         self._pos = 0
@@ -128,14 +130,25 @@ class FileReader:
 
 
 class FileWriter:
-    """A temporary file being written; ``commit`` renames it into place."""
+    """A temporary file being written; ``commit`` renames it into place.
 
-    def __init__(self, store: Store, bucket: str, key: str) -> None:
+    Besides ``write``, the backend fills it from files it already stores
+    (``append_from``, ``clone_from``) or starts it as a hard link to one
+    (``linking``), so that copies and multipart assembly move no bytes through
+    Python.
+    """
+
+    def __init__(
+        self, store: Store, bucket: str, key: str, *, link_to: str | None = None
+    ) -> None:
         self._store = store
         self._bucket = bucket
         self._key = key
-        fd, temp = new_temp(store.paths.tmp)
-        self._handle = _Handle(fd, temp)
+        if link_to is None:
+            fd, temp = new_temp(store.paths.tmp)
+        else:
+            fd, temp = link_temp(link_to, store.paths.tmp)
+        self._handle = Handle(fd, temp)
         self._release = weakref.finalize(self, self._handle.release)
         self._finished = False
 
@@ -145,6 +158,28 @@ class FileWriter:
         with translate_os_errors():
             write_all(self._handle.fd, data)
 
+    def append_from(self, fd: int, offset: int, length: int) -> None:
+        """Append ``length`` bytes of the open file ``fd`` from ``offset``.
+
+        Raises:
+            InternalError: ``fd`` is shorter than that.
+        """
+        if self._finished:
+            raise ValueError("write to a finished object writer")
+        with translate_os_errors():
+            append_range(fd, self._handle.fd, offset, length)
+
+    def clone_from(self, fd: int, length: int) -> None:
+        """Fill the (still empty) file with the first ``length`` bytes of ``fd``.
+
+        Raises:
+            InternalError: ``fd`` is shorter than that.
+        """
+        if self._finished:
+            raise ValueError("write to a finished object writer")
+        with translate_os_errors():
+            clone_or_copy(fd, self._handle.fd, length)
+
     def commit(
         self,
         meta: ObjectMeta,
@@ -152,6 +187,7 @@ class FileWriter:
         etag: str,
         condition: WriteCondition | None = None,
         parts_count: int | None = None,
+        part_sizes: tuple[int, ...] = (),
     ) -> ObjectInfo:
         if self._finished:
             raise ValueError("commit of a finished object writer")
@@ -168,7 +204,8 @@ class FileWriter:
                     identity=Identity.of(os.fstat(fd)),
                     etag=etag,
                     meta=meta,
-                    parts_count=parts_count,
+                    parts_count=len(part_sizes) if part_sizes else parts_count,
+                    part_sizes=part_sizes,
                 )
                 self._handle.fd = -1
                 os.close(fd)
@@ -188,7 +225,7 @@ def _publish(
     store: Store,
     bucket: str,
     key: str,
-    handle: _Handle,
+    handle: Handle,
     version: Version,
     condition: WriteCondition | None,
 ) -> ObjectInfo:
@@ -208,7 +245,7 @@ def _publish_locked(
     store: Store,
     bucket: str,
     key: str,
-    handle: _Handle,
+    handle: Handle,
     version: Version,
     condition: WriteCondition | None,
     *,

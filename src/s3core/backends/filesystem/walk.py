@@ -22,6 +22,7 @@ from operator import attrgetter
 
 import attrs
 
+from s3core.backends.base import prefix_upper_bound
 from s3core.backends.filesystem.atomic import open_dir
 from s3core.backends.filesystem.layout import (
     RESERVED_PREFIX,
@@ -32,22 +33,9 @@ from s3core.backends.filesystem.layout import (
 )
 from s3core.backends.filesystem.tree import lstat
 
-__all__ = ["Candidate", "Collapsed", "Walk", "upper_bound"]
+__all__ = ["Candidate", "Collapsed", "Walk"]
 
 _FILE, _SELF, _DIR = range(3)
-
-
-def upper_bound(prefix: str) -> str | None:
-    """The least string greater than every string starting with ``prefix``.
-
-    ``None`` when there is none (the prefix is all U+10FFFF): "to the end".
-    """
-    chars = list(prefix)
-    while chars:
-        last = ord(chars.pop())
-        if last < 0x10FFFF:
-            return "".join(chars) + chr(last + 1)
-    return None
 
 
 @attrs.frozen
@@ -116,7 +104,7 @@ class Walk:
         self._fd = fd
         self._dirkey = dirkey
         self._prefix = prefix
-        self._end = upper_bound(prefix) if prefix else None
+        self._end = prefix_upper_bound(prefix) if prefix else None
         self._lower = after
         self._inclusive = inclusive
         self._resolve = resolve
@@ -131,7 +119,7 @@ class Walk:
         return key < self._lower or (key == self._lower and not self._inclusive)
 
     def _wanted_dir(self, children: str) -> bool:
-        end = upper_bound(children)
+        end = prefix_upper_bound(children)
         if end is not None and end <= self._lower:
             return False  # every key in it is below the lower bound
         return children.startswith(self._prefix) or self._prefix.startswith(children)

@@ -1,0 +1,169 @@
+"""The memory backend's multipart uploads: open uploads and their parts, in memory.
+
+This module owns the upload table of ``MemoryBackend``: which uploads are open in
+which bucket, their parts' bytes and records, and the check that the parts a
+completion names are the ones stored. It is not thread-safe by itself: every method
+runs under the backend's lock, which the backend (and the part writer, through it)
+takes. It never publishes objects; the backend does, with the bytes it hands back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import attrs
+
+from s3core import errors
+from s3core.models import Part, Upload
+
+__all__ = ["MemoryPartWriter", "UploadTable"]
+
+
+@attrs.define
+class _StoredUpload:
+    info: Upload
+    parts: dict[int, tuple[Part, bytes]] = attrs.Factory(dict)
+
+
+def _no_such_upload(upload_id: str) -> errors.NoSuchUpload:
+    return errors.NoSuchUpload(extra={"UploadId": upload_id})
+
+
+class UploadTable:
+    """Open uploads by bucket and id. Callers hold the backend's lock."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, dict[str, _StoredUpload]] = {}
+
+    def add(self, bucket: str, upload: Upload) -> None:
+        self._buckets.setdefault(bucket, {})[upload.upload_id] = _StoredUpload(upload)
+
+    def has_uploads(self, bucket: str) -> bool:
+        return bool(self._buckets.get(bucket))
+
+    def drop_bucket(self, bucket: str) -> None:
+        self._buckets.pop(bucket, None)
+
+    def get(self, bucket: str, key: str, upload_id: str) -> Upload:
+        return self._stored(bucket, key, upload_id).info
+
+    def store_part(self, bucket: str, upload: Upload, part: Part, data: bytes) -> None:
+        """Keep ``part`` (replacing one of its number) if the upload is still open."""
+        stored = self._stored(bucket, upload.key, upload.upload_id)
+        stored.parts[part.part_number] = (part, data)
+
+    def parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        parts = self._stored(bucket, key, upload_id).parts
+        return [parts[n][0] for n in sorted(parts)]
+
+    def uploads(self, bucket: str, prefix: str) -> list[Upload]:
+        found = [
+            stored.info
+            for stored in self._buckets.get(bucket, {}).values()
+            if stored.info.key.startswith(prefix)
+        ]
+        return sorted(found, key=lambda u: (u.key, u.upload_id))
+
+    def part_bytes(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[Part]
+    ) -> list[bytes]:
+        """The bytes of each of ``parts``, which must be exactly the stored ones.
+
+        Raises:
+            NoSuchUpload, InvalidPart.
+        """
+        stored = self._stored(bucket, key, upload_id).parts
+        chunks = []
+        for part in parts:
+            found = stored.get(part.part_number)
+            same = found is not None and found[0].etag == part.etag
+            if found is None or not same or found[0].size != part.size:
+                raise errors.InvalidPart(
+                    extra={
+                        "UploadId": upload_id,
+                        "PartNumber": str(part.part_number),
+                        "ETag": part.etag,
+                    }
+                )
+            chunks.append(found[1])
+        return chunks
+
+    def remove(self, bucket: str, key: str, upload_id: str) -> None:
+        """Forget an open upload.
+
+        Raises:
+            NoSuchUpload.
+        """
+        self._stored(bucket, key, upload_id)
+        del self._buckets[bucket][upload_id]
+
+    def expire(self, initiated_before: dt.datetime) -> int:
+        expired = [
+            (uploads, upload_id)
+            for uploads in self._buckets.values()
+            for upload_id, stored in uploads.items()
+            if stored.info.initiated < initiated_before
+        ]
+        for uploads, upload_id in expired:
+            del uploads[upload_id]
+        return len(expired)
+
+    def _stored(self, bucket: str, key: str, upload_id: str) -> _StoredUpload:
+        stored = self._buckets.get(bucket, {}).get(upload_id)
+        if stored is None or stored.info.key != key:
+            raise _no_such_upload(upload_id)
+        return stored
+
+
+class _PartSink(Protocol):
+    """What a part writer needs of its backend: store a part under its lock."""
+
+    def _store_part(
+        self, bucket: str, upload: Upload, part: Part, data: bytes
+    ) -> None: ...
+
+
+class MemoryPartWriter:
+    """Collects a part's chunks; ``commit`` stores them if the upload is still open."""
+
+    def __init__(
+        self,
+        sink: _PartSink,
+        clock: Callable[[], dt.datetime],
+        bucket: str,
+        upload: Upload,
+        part_number: int,
+    ) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._bucket = bucket
+        self._upload = upload
+        self._number = part_number
+        self._chunks: list[bytes] | None = []
+
+    def write(self, data: bytes, /) -> None:
+        if self._chunks is None:
+            raise ValueError("write to a finished part writer")
+        self._chunks.append(bytes(data))
+
+    def commit(self, *, etag: str, checksum: tuple[str, str] | None = None) -> Part:
+        if self._chunks is None:
+            raise ValueError("commit of a finished part writer")
+        data = b"".join(self._chunks)
+        self._chunks = None
+        now = self._clock()
+        part = Part(
+            part_number=self._number,
+            size=len(data),
+            etag=etag,
+            # Millisecond precision, as S3 reports times.
+            last_modified=now.replace(microsecond=now.microsecond // 1000 * 1000),
+            checksum=checksum,
+        )
+        self._sink._store_part(self._bucket, self._upload, part, data)
+        return part
+
+    def abort(self) -> None:
+        self._chunks = None
