@@ -32,6 +32,7 @@ from s3core.backends.memory import MemoryBackend
 from s3core.config import ServiceConfig
 from s3core.service import S3Service
 from s3server.server import make_user, serve
+from s3server.workers import serve_workers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,6 +52,14 @@ _SERVE_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("--data-dir", "S3SERVER_DATA_DIR", "./data", "directory holding the buckets"),
     ("--region", "S3SERVER_REGION", "us-east-1", "region the server serves"),
     ("--threads", "S3SERVER_THREADS", "8", "worker threads"),
+    ("--workers", "S3SERVER_WORKERS", "1", "server processes on one port (filesystem)"),
+    ("--fsync", "S3SERVER_FSYNC", "on", "on: writes are durable when acknowledged"),
+    (
+        "--upload-expiry-hours",
+        "S3SERVER_UPLOAD_EXPIRY_HOURS",
+        "168",
+        "abort multipart uploads older than this; 0 keeps them",
+    ),
     ("--backend", "S3SERVER_BACKEND", "filesystem", "filesystem or memory"),
     ("--domain", "S3SERVER_DOMAIN", "localhost", "base domain of bucket.<domain>"),
     ("--access-key", "S3SERVER_ACCESS_KEY", None, "access key of the single user"),
@@ -200,27 +209,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend_name = args.backend.lower()
     if backend_name not in ("filesystem", "memory"):
         raise SystemExit(f"unknown backend {args.backend!r}: filesystem or memory")
+    workers = int(args.workers)
+    if workers < 1:
+        raise SystemExit("--workers must be at least 1")
+    if workers > 1 and backend_name == "memory":
+        # Each process would hold its own store: clients would see objects come and
+        # go depending on which process answers.
+        raise SystemExit("--workers > 1 needs the filesystem backend")
+    fsync = _on_off("--fsync", args.fsync)
+    hours = float(args.upload_expiry_hours)
+    expiry = dt.timedelta(hours=hours) if hours > 0 else None
     data_dir = Path(args.data_dir).resolve() if backend_name == "filesystem" else None
     users, source = _users(args, data_dir)
-    backend: Backend
-    if data_dir is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        backend = FilesystemBackend(data_dir, default_owner_id=users[0].id)
-    else:
-        backend = MemoryBackend()
     config = ServiceConfig(region=args.region, domain=args.domain)
-    service = S3Service(backend, users, config=config)
+
+    def make_service() -> S3Service:
+        backend: Backend
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            backend = FilesystemBackend(
+                data_dir,
+                fsync=fsync,
+                default_owner_id=users[0].id,
+                upload_expiry=expiry,
+            )
+        else:
+            backend = MemoryBackend(upload_expiry=expiry)
+        return S3Service(backend, users, config=config)
 
     def banner(url: str) -> None:
         where = str(data_dir) if data_dir is not None else "(memory)"
         print(f"s3server listening on {url}", flush=True)
         print(f"  data directory: {where}", flush=True)
         print(f"  region:         {args.region}", flush=True)
+        if workers > 1:
+            print(f"  workers:        {workers} processes", flush=True)
         print(f"  credentials ({source}):", flush=True)
         for user in users:
             print(f"    AWS_ACCESS_KEY_ID={user.access_key}", flush=True)
             print(f"    AWS_SECRET_ACCESS_KEY={user.secret_key}", flush=True)
 
+    if workers > 1:
+        # The supervisor handles SIGTERM itself and forwards it to the workers.
+        serve_workers(
+            make_service,
+            host=args.host,
+            port=int(args.port),
+            threads=int(args.threads),
+            workers=workers,
+            on_ready=banner,
+        )
+        return 0
+    service = make_service()
     # SIGTERM (systemd, docker stop, kill) shuts down like Ctrl-C: waitress then
     # lets in-flight requests finish before the process exits.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -233,6 +273,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_ready=banner,
         )
     return 0
+
+
+def _on_off(flag: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("on", "true", "1", "yes"):
+        return True
+    if lowered in ("off", "false", "0", "no"):
+        return False
+    raise SystemExit(f"{flag} must be on or off, not {value!r}")
 
 
 def _presign(args: argparse.Namespace) -> int:
