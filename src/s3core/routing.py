@@ -79,6 +79,7 @@ ROUTES: dict[tuple[str, Target, str, str], str] = {
     ("GET", "bucket", "list-type", ""): "ListObjectsV2",
     ("GET", "bucket", "versions", ""): "ListObjectVersions",
     ("GET", "bucket", "location", ""): "GetBucketLocation",
+    ("GET", "bucket", "versioning", ""): "GetBucketVersioning",
     ("GET", "bucket", "uploads", ""): "ListMultipartUploads",
     ("POST", "bucket", "delete", ""): "DeleteObjects",
     # Browser form upload: authenticated by the form's policy, not a header.

@@ -61,6 +61,7 @@ __all__ = [
     "list_objects_v2",
     "list_parts",
     "location_constraint",
+    "versioning_configuration",
 ]
 
 
@@ -122,6 +123,16 @@ def location_constraint(region: str) -> bytes:
     """
     value = "" if region in ("", "us-east-1") else region
     return document(_text(S3, "LocationConstraint", value))
+
+
+def versioning_configuration() -> bytes:
+    """GetBucketVersioning for a bucket that has never been versioned.
+
+    "If the versioning state has never been set on a bucket, it has never been
+    enabled or suspended, so the request does not return a versioning state
+    value" (S3 API Reference, GetBucketVersioning): an empty element, no Status.
+    """
+    return document(S3.VersioningConfiguration())
 
 
 def _object_fields(info: ObjectInfo) -> list[etree._Element]:

@@ -36,6 +36,7 @@ OPERATIONS: dict[str, Operation] = {
     "DeleteObject": objects.delete_object,
     "DeleteObjects": deletes.delete_objects,
     "GetBucketLocation": buckets.get_bucket_location,
+    "GetBucketVersioning": buckets.get_bucket_versioning,
     "GetObject": objects.get_object,
     "HeadBucket": buckets.head_bucket,
     "HeadObject": objects.head_object,

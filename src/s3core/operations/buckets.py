@@ -1,4 +1,4 @@
-"""Bucket operations: create, head, delete, list, location.
+"""Bucket operations: create, head, delete, list, location, versioning state.
 
 This module owns S3's bucket semantics: naming and region rules, ownership answers and
 the response shapes. Storage is reached only through the ``Backend`` protocol.
@@ -17,6 +17,7 @@ __all__ = [
     "create_bucket",
     "delete_bucket",
     "get_bucket_location",
+    "get_bucket_versioning",
     "head_bucket",
     "list_buckets",
 ]
@@ -104,3 +105,12 @@ def list_buckets(call: Call) -> Response:
 def get_bucket_location(call: Call) -> Response:
     """GetBucketLocation: every bucket lives in the endpoint's region."""
     return xml_response(xml_out.location_constraint(call.config.region))
+
+
+def get_bucket_versioning(call: Call) -> Response:
+    """GetBucketVersioning: this server never versions a bucket.
+
+    PutBucketVersioning is not implemented (it answers NotImplemented), so every
+    bucket is in the state S3 reports for one that was never versioned.
+    """
+    return xml_response(xml_out.versioning_configuration())
