@@ -1,0 +1,293 @@
+"""Helpers the benchmark scripts share: processes, /proc readings, signing, machine.
+
+This module owns what every script in ``bench/`` needs and no scenario of its own:
+starting our server as a subprocess (optionally pinned with ``taskset``) and stopping
+it, reading a process tree's peak memory and CPU time from ``/proc`` (Linux only),
+presigning request targets with the library's own signer, and describing the machine
+for a results file. It must not measure anything itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+from s3core import presign_url
+
+MIB = 1024 * 1024
+REGION = "us-east-1"
+REPO = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- /proc readings -------------------------------------------------------------
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(rf"{field}:\s+(\d+) kB", status)
+    return int(match[1]) if match else 0
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set size (VmHWM) in MiB."""
+    return _status_kib(pid, "VmHWM") / 1024
+
+
+def rss_mib(pid: int) -> float:
+    """The process's current resident set size (VmRSS) in MiB."""
+    return _status_kib(pid, "VmRSS") / 1024
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its live descendants (from /proc/<pid>/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in children.read_text().split())
+    return found
+
+
+def tree_peak_rss_mib(pid: int) -> float:
+    """The largest VmHWM of any process in the tree (a worker's, under pre-fork)."""
+    return max((peak_rss_mib(p) for p in process_tree(pid)), default=0.0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by ``pid``'s whole live tree."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Fields 14 and 15 of stat(5) (utime, stime); [0] here is field 3.
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+# --- processes ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for servers that cannot take 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(command: Sequence[str], cpus: str | None) -> list[str]:
+    """``command`` run under ``taskset -c cpus`` (or as is when ``cpus`` is None)."""
+    if cpus is None or shutil.which("taskset") is None:
+        return list(command)
+    return ["taskset", "-c", cpus, *command]
+
+
+def start_ours(
+    *,
+    backend: str,
+    data_dir: Path | None,
+    access_key: str,
+    secret_key: str,
+    cpus: str | None = None,
+    workers: int = 1,
+    fsync: bool = True,
+    threads: int = 8,
+    extra_env: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m s3server.cli`` and wait for its banner: (process, URL)."""
+    command = [
+        sys.executable,
+        "-m",
+        "s3server.cli",
+        "--port",
+        "0",
+        "--backend",
+        backend,
+        "--access-key",
+        access_key,
+        "--secret-key",
+        secret_key,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--fsync",
+        "on" if fsync else "off",
+    ]
+    if data_dir is not None:
+        command += ["--data-dir", str(data_dir)]
+    return start_with_banner(pinned(command, cpus), extra_env)
+
+
+def start_with_banner(
+    command: Sequence[str], extra_env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Run a server command printing ``listening on URL``: (process, URL)."""
+    env = {**os.environ, **(extra_env or {})}
+    # The access log (stderr) is not what is measured.
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        match = re.search(r"listening on (\S+)", line)
+        if match:
+            # Keep draining the rest of the banner (the server would block on a
+            # full pipe, or die of SIGPIPE if it were closed).
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+            return proc, match[1]
+    stop(proc)
+    raise RuntimeError(f"the server did not start: {' '.join(command)}")
+
+
+def _drain(stream: IO[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for _ in stream:
+            pass
+
+
+def stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes] | None) -> None:
+    """Terminate ``proc`` (by its pid) and wait; kill it if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
+
+
+# --- signing --------------------------------------------------------------------
+
+
+def presigned_target(
+    *,
+    method: str,
+    endpoint: str,
+    bucket: str,
+    key: str,
+    access_key: str,
+    secret_key: str,
+    now: dt.datetime,
+    query: Mapping[str, str] | None = None,
+    expires: int = 7 * 24 * 3600,
+) -> str:
+    """The request target (``/bucket/key?X-Amz-...``) of a SigV4 presigned URL.
+
+    Signed by ``s3core.presign_url``, the signer the server verifies with; a PUT
+    through it carries ``UNSIGNED-PAYLOAD``, so the body is not hashed by anyone.
+    """
+    url = presign_url(
+        method=method,
+        endpoint_url=endpoint,
+        bucket=bucket,
+        key=key,
+        access_key=access_key,
+        secret_key=secret_key,
+        region=REGION,
+        expires=expires,
+        now=now,
+        query=query,
+    )
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+# --- the machine ----------------------------------------------------------------
+
+
+def _first_match(path: str, pattern: str) -> str:
+    with contextlib.suppress(OSError):
+        match = re.search(pattern, Path(path).read_text(), re.MULTILINE)
+        if match:
+            return match[1].strip()
+    return "?"
+
+
+def _command_output(command: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (done.stdout + done.stderr).strip()
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def disk_description(path: Path) -> str:
+    """The filesystem and block device holding ``path``, with free space."""
+    df = _command_output(["df", "-hT", str(path)]).splitlines()
+    fields = df[-1].split() if len(df) > 1 else []
+    if len(fields) < 7:
+        return "?"
+    device, fstype, size, avail = fields[0], fields[1], fields[2], fields[4]
+    name = Path(device).name
+    rotational = _first_match(f"/sys/block/{name}/queue/rotational", r"(\d)")
+    kind = {"0": "non-rotational", "1": "rotational"}.get(rotational, "")
+    return f"{device} ({fstype}, {size}, {avail} free{', ' + kind if kind else ''})"
+
+
+def machine_description(scratch: Path) -> list[tuple[str, str]]:
+    """(label, value) pairs describing the machine, the software and the tree."""
+    cores = os.cpu_count() or 0
+    mem_kib = int(_first_match("/proc/meminfo", r"MemTotal:\s+(\d+)") or 0)
+    git = _command_output(["git", "-C", str(REPO), "describe", "--always", "--dirty"])
+    dirty = _command_output(["git", "-C", str(REPO), "status", "--short", "src"])
+    src_note = f"{len(dirty.splitlines())} files changed in src/" if dirty else "clean"
+    nginx = _command_output(["nginx", "-v"]).replace("nginx version: ", "")
+    wrk = _command_output(["wrk", "-v"]).splitlines()
+    return [
+        ("CPU", _first_match("/proc/cpuinfo", r"model name\s*:\s*(.*)")),
+        ("cores", str(cores)),
+        ("RAM", f"{mem_kib / 1024 / 1024:.1f} GiB"),
+        ("disk (scratch)", f"{scratch}: {disk_description(scratch)}"),
+        ("kernel", platform.release()),
+        ("OS", _first_match("/etc/os-release", r'^PRETTY_NAME="?([^"\n]*)')),
+        ("Python", platform.python_version()),
+        ("s3server", f"{_version('s3server')} (git {git}, {src_note})"),
+        (
+            "libraries",
+            ", ".join(
+                f"{p} {_version(p)}"
+                for p in ("waitress", "falcon", "lxml", "boto3", "moto", "werkzeug")
+            ),
+        ),
+        ("nginx", nginx or "not installed"),
+        ("wrk", wrk[0] if wrk else "not installed"),
+        (
+            "load average at start",
+            " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        ),
+    ]
