@@ -52,7 +52,8 @@ The tree::
     ├── XAmzContentSHA256Mismatch 400
     ├── InvalidPolicyDocument 400
     ├── MalformedPOSTRequest 400
-    └── MaxPostPreDataLengthExceededError 400
+    ├── MaxPostPreDataLengthExceededError 400
+    └── XMinioStorageFull 507 (not an AWS code: S3 never fills up)
 
 ``NotModified`` (304) is deliberately not an error: it is a normal conditional-GET
 outcome without a body, so operations return it as a response.
@@ -109,6 +110,7 @@ __all__ = [
     "SignatureDoesNotMatch",
     "SlowDown",
     "XAmzContentSHA256Mismatch",
+    "XMinioStorageFull",
 ]
 
 
@@ -429,3 +431,15 @@ class InvalidPartNumber(S3Error):
     # GetObject / HeadObject with a partNumber the object does not have.
     status = 416
     default_message = "The requested partnumber is not satisfiable"
+
+
+class XMinioStorageFull(S3Error):
+    # S3 never runs out of space, so AWS defines no code for a full disk. MinIO
+    # answers one with this code and 507 Insufficient Storage (RFC 4918, 11.5), so
+    # tools that know MinIO already understand it. SDKs and tools retry 500 and 503
+    # (botocore, the AWS CLI, rclone, s3transfer) but not 507: a client learns at
+    # once that the disk is full, instead of re-sending its body into it.
+    status = 507
+    default_message = (
+        "The server's storage is full. Please delete some objects to proceed."
+    )

@@ -5,7 +5,8 @@ children and supervises them; each child builds its own ``S3Service`` after the 
 and runs a waitress server on the inherited socket. Nothing is shared in memory: all
 state is on disk, which the filesystem backend is built for (DESIGN.md, "Several
 processes on one data directory"). The parent never serves requests itself; it
-restarts a child that dies and stops them all on SIGTERM or SIGINT.
+restarts a child that dies and stops them all on SIGTERM or SIGINT; a child whose
+supervisor is gone (killed with SIGKILL, say) stops on its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -30,6 +32,9 @@ log = logging.getLogger("s3server")
 # A child that dies sooner than this after its start is not restarted at once: a
 # worker that cannot start (bad data directory, say) would otherwise fork in a loop.
 _MIN_LIFETIME = 1.0
+# How often a worker checks that its supervisor is still there.
+_PARENT_POLL = 0.5
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def serve_workers(
@@ -77,13 +82,11 @@ class _Supervisor:
         self.make_service = make_service
         self.threads = threads
         self.children: dict[int, float] = {}  # pid -> start time
+        self.supervisor_pid = os.getpid()
         self.stopping = False
 
     def run(self, workers: int) -> None:
-        previous = {
-            sig: signal.signal(sig, self._stop)
-            for sig in (signal.SIGTERM, signal.SIGINT)
-        }
+        previous = {sig: signal.signal(sig, self._stop) for sig in _STOP_SIGNALS}
         try:
             for _ in range(workers):
                 self._spawn()
@@ -106,12 +109,28 @@ class _Supervisor:
             self._signal_children(signal.SIGTERM)
 
     def _spawn(self) -> None:
-        pid = os.fork()
+        # SIGTERM and SIGINT wait until each side has set itself up: in the parent
+        # a signal between the fork and the child's registration would leave that
+        # child running; in the child, the inherited handler would signal its
+        # siblings.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            raise
         if pid == 0:  # the child: serve until killed, never return into the parent
             code = 1
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+                threading.Thread(
+                    target=_exit_with_parent,
+                    args=(self.supervisor_pid,),
+                    name="s3server-parent-watch",
+                    daemon=True,
+                ).start()
                 app = create_app(self.make_service())
                 server = create_waitress_server(
                     app, threads=self.threads, sockets=[self.listener]
@@ -123,6 +142,7 @@ class _Supervisor:
             finally:
                 os._exit(code)
         self.children[pid] = time.monotonic()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -132,3 +152,15 @@ class _Supervisor:
         for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop this worker once its supervisor is gone.
+
+    Nobody else would ever stop it: it would keep the port and serve on, orphaned,
+    after its supervisor was killed with SIGKILL (gunicorn's workers check too).
+    """
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL)
+    log.warning("worker %d: supervisor %d is gone; exiting", os.getpid(), parent)
+    os.kill(os.getpid(), signal.SIGTERM)

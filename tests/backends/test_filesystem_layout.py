@@ -374,14 +374,14 @@ def test_fsync_mode_works(root: Path) -> None:
 
 
 def test_full_disk_is_a_clean_s3_error(fs: FilesystemBackend) -> None:
-    """An OSError from the disk surfaces as an S3 error, never as OSError."""
+    """A full disk (ENOSPC) surfaces as XMinioStorageFull, never as OSError."""
     if not os.path.exists("/dev/full"):
         pytest.skip("needs /dev/full")
     writer = fs.open_writer(BUCKET, "k")
     full = os.open("/dev/full", os.O_WRONLY)
     # Swap the staging descriptor for /dev/full, which fails every write: ENOSPC.
     writer._handle.fd, real = full, writer._handle.fd
-    with pytest.raises(errors.InternalError, match="full"):
+    with pytest.raises(errors.XMinioStorageFull, match="full"):
         writer.write(b"x" * 10)
     writer._handle.fd = real
     os.close(full)

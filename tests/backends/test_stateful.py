@@ -1,9 +1,10 @@
 """A Hypothesis state machine: each backend behaves like a sorted dict of keys.
 
-Puts, deletes, reads and listing pages (prefix, delimiter, start_after, page size) are
-applied to a backend and to a plain model; every observation must agree. Keys come from
-a small alphabet, so the file-vs-directory cases of the filesystem layout (``a`` beside
-``a/b``, ``a/`` markers, ``a//b``) and shared prefixes happen in most runs.
+Puts, copies, deletes, reads (whole and from an offset) and listing pages (prefix,
+delimiter, start_after, page size) are applied to a backend and to a plain model;
+every observation must agree. Keys come from a small alphabet, so the
+file-vs-directory cases of the filesystem layout (``a`` beside ``a/b``, ``a/``
+markers, ``a//b``) and shared prefixes happen in most runs.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class BackendMachine(RuleBasedStateMachine):
         )
         self.backend.create_bucket(BUCKET, owner_id="o", created=START)
         self.model: dict[str, bytes] = {}
+        self.etags: dict[str, str] = {}
         self.version = 0
 
     def teardown(self) -> None:
@@ -77,6 +79,7 @@ class BackendMachine(RuleBasedStateMachine):
         info = writer.commit(ObjectMeta(), etag=f"e{self.version}")
         assert (info.key, info.size) == (key, len(data))
         self.model[key] = data
+        self.etags[key] = f"e{self.version}"
 
     @rule(key=small_keys)
     def abort(self, key: str) -> None:
@@ -89,17 +92,42 @@ class BackendMachine(RuleBasedStateMachine):
         self.backend.delete_object(BUCKET, key)
         self.model.pop(key, None)
 
-    @rule(key=small_keys)
-    def get(self, key: str) -> None:
+    @rule(source=small_keys, destination=small_keys)
+    def copy(self, source: str, destination: str) -> None:
+        if source not in self.model:
+            try:
+                self.backend.open_object(BUCKET, source).close()
+            except errors.NoSuchKey:
+                return
+            raise AssertionError(f"{source!r} should not exist")
+        self.version += 1
+        reader = self.backend.open_object(BUCKET, source)
+        try:
+            info = self.backend.copy_object(
+                reader, BUCKET, destination, meta=ObjectMeta(), etag=f"e{self.version}"
+            )
+        finally:
+            reader.close()
+        assert (info.key, info.size) == (destination, len(self.model[source]))
+        self.model[destination] = self.model[source]
+        self.etags[destination] = f"e{self.version}"
+
+    @rule(key=small_keys, offset=st.integers(0, 12))
+    def get(self, key: str, offset: int) -> None:
         if key not in self.model:
             try:
                 self.backend.head_object(BUCKET, key)
             except errors.NoSuchKey:
                 return
             raise AssertionError(f"{key!r} should not exist")
+        head = self.backend.head_object(BUCKET, key)
+        assert (head.size, head.etag) == (len(self.model[key]), self.etags[key])
         reader = self.backend.open_object(BUCKET, key)
         try:
+            assert reader.info == head
             assert reader.read() == self.model[key]
+            reader.seek(offset)
+            assert reader.read(3) == self.model[key][offset : offset + 3]
         finally:
             reader.close()
 

@@ -1,28 +1,37 @@
 """Small filesystem primitives the backend builds its atomic steps from.
 
 This module owns how files are created and published: temporary files made with
-``O_EXCL`` under random names, small files (records, sidecars) replaced atomically by
-write-fsync-rename, directory fsyncs, and opening directories without following
+``O_EXCL`` under random names and held under an ``flock`` for as long as their
+descriptor is open (so that an orphan, whose process died, is told from a file being
+written: see ``remove_orphans``), small files (records, sidecars) replaced atomically
+by write-fsync-rename, directory fsyncs, and opening directories without following
 symbolic links. It knows nothing of buckets, keys or S3, and it lets every ``OSError``
 it does not expect as an answer rise to the caller's translation boundary.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 __all__ = [
     "O_DIR",
     "O_FILE",
     "create_exclusive",
+    "forget_temp",
     "fsync_dir",
     "fsync_path_dir",
     "link_temp",
     "new_temp",
     "open_dir",
     "read_small",
+    "remove_orphans",
     "unlink_quietly",
     "write_all",
     "write_atomic",
@@ -65,36 +74,150 @@ def fsync_path_dir(path: str) -> None:
         os.close(fd)
 
 
-def new_temp(tmp_dir: str) -> tuple[int, str]:
-    """Create an empty file under a fresh random name in ``tmp_dir``: (fd, path)."""
+# The temporary files this process has open. flock conflicts between descriptors
+# of one process on local filesystems, but NFS emulates it with POSIX locks, which a
+# process never conflicts with: the sweep checks this set too.
+_live: set[str] = set()
+_live_lock = threading.Lock()
+TEMP_SUFFIX = ".tmp"
+# Read-write: NFS emulates an exclusive flock with a POSIX write lock, which needs
+# a descriptor open for writing.
+_O_LOCKABLE = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+# flock failing with these means "no locks on this filesystem" (an NFS mount
+# without a lock manager): temporary files are then told apart by age alone.
+_NO_LOCKS = frozenset(
+    {errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
+    | {getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+)
+
+
+def _temp_name(tmp_dir: str) -> str:
+    return os.path.join(tmp_dir, secrets.token_hex(16) + TEMP_SUFFIX)
+
+
+def _try_lock(fd: int) -> bool | None:
+    """Take ``fd``'s exclusive flock if free: whether we did (``None``: no locks)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in _NO_LOCKS:
+            return None
+        raise
+    return True
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _claim(fd: int, path: str) -> bool:
+    """Lock the new temporary file ``fd`` named ``path``; whether it is still ours.
+
+    Between creating a file and locking it, a sweep may have found it unlocked and
+    removed it (or hold it to remove it): then the name no longer leads to our file.
+    """
+    return _try_lock(fd) is not False and _same_file(fd, path)
+
+
+def forget_temp(path: str) -> None:
+    """The temporary file ``path`` was published or removed: no longer live."""
+    with _live_lock:
+        _live.discard(path)
+
+
+def _new_name(tmp_dir: str, make: Callable[[str], int]) -> tuple[int, str]:
+    """Make a file under a fresh name in ``tmp_dir`` with ``make``, then claim it."""
     while True:
-        path = os.path.join(tmp_dir, secrets.token_hex(16) + ".tmp")
+        path = _temp_name(tmp_dir)
+        with _live_lock:
+            _live.add(path)
         try:
-            fd = os.open(
-                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666
-            )
-        except FileExistsError:  # 128 random bits: never, but O_EXCL makes it safe
+            fd = make(path)
+        except FileExistsError:  # 128 random bits: never, but it is safe
+            forget_temp(path)
             continue
-        return fd, path
+        except BaseException:
+            forget_temp(path)
+            raise
+        if _claim(fd, path):
+            return fd, path
+        os.close(fd)
+        forget_temp(path)
+
+
+def new_temp(tmp_dir: str) -> tuple[int, str]:
+    """Create an empty file under a fresh random name in ``tmp_dir``: (fd, path).
+
+    The file stays locked while ``fd`` is open: keep it open until the file is
+    renamed away or removed, then ``forget_temp`` it.
+    """
+
+    def create(path: str) -> int:
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        return os.open(path, flags, 0o666)
+
+    return _new_name(tmp_dir, create)
 
 
 def link_temp(path: str, tmp_dir: str) -> tuple[int, str]:
     """A new name in ``tmp_dir`` for the file at ``path`` (a hard link): (fd, path).
 
-    The descriptor is read-only: enough to ``fstat``, ``fsync`` and set the times of
-    a file that is published by renaming the new name.
+    The descriptor is for ``fstat``, ``fsync`` and setting the times of a file that
+    is published by renaming the new name, never for writing. Locked as
+    ``new_temp``'s.
     """
-    while True:
-        temp = os.path.join(tmp_dir, secrets.token_hex(16) + ".tmp")
+
+    def link(temp: str) -> int:
+        os.link(path, temp)
         try:
-            os.link(path, temp)
-        except FileExistsError:  # as in new_temp: never, but safe
-            continue
-        try:
-            return os.open(temp, O_FILE), temp
+            return os.open(temp, _O_LOCKABLE)
         except BaseException:
             unlink_quietly(temp)
             raise
+
+    return _new_name(tmp_dir, link)
+
+
+def remove_orphans(tmp_dir: str, *, stale_after: float) -> None:
+    """Remove the temporary files in ``tmp_dir`` that no live process is writing.
+
+    A writer holds its file's ``flock`` until the file is published or removed, and
+    the kernel drops the locks of a process that dies, even by ``kill -9``: a file
+    nobody has locked is an orphan. Safe while other processes write, so every
+    process runs it at start. Where the filesystem has no locks, only files older
+    than ``stale_after`` seconds go.
+    """
+    cutoff = time.time() - stale_after
+    with os.scandir(tmp_dir) as entries:
+        names = [e.name for e in entries if e.name.endswith(TEMP_SUFFIX)]
+    for name in names:
+        path = os.path.join(tmp_dir, name)
+        with _live_lock:
+            if path in _live:
+                continue
+        try:
+            fd = os.open(path, _O_LOCKABLE)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP):  # published meanwhile
+                continue
+            raise
+        try:
+            locked = _try_lock(fd)
+            if locked is None:
+                locked = os.fstat(fd).st_mtime < cutoff
+            # Unlocked, but still under this name? A writer may have published it
+            # (renamed it away) between our open and our lock.
+            if locked and _same_file(fd, path):
+                unlink_quietly(path)
+        finally:
+            os.close(fd)
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -104,18 +227,20 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _staged(data: bytes, tmp_dir: str, fsync: bool) -> str:
+@contextlib.contextmanager
+def _staged(data: bytes, tmp_dir: str, fsync: bool) -> Iterator[str]:
+    """A temporary file holding ``data``, locked (so not swept) until the block ends;
+    removed then unless the block moved it away."""
     fd, path = new_temp(tmp_dir)
     try:
         write_all(fd, data)
         if fsync:
             os.fsync(fd)
-    except BaseException:
-        os.close(fd)
+        yield path
+    finally:
         unlink_quietly(path)
-        raise
-    os.close(fd)
-    return path
+        os.close(fd)
+        forget_temp(path)
 
 
 def _makedirs_for(path: str) -> None:
@@ -124,13 +249,9 @@ def _makedirs_for(path: str) -> None:
 
 def write_atomic(path: str, data: bytes, *, tmp_dir: str, fsync: bool) -> None:
     """Replace ``path`` with ``data``: readers see the old content or the new one."""
-    staged = _staged(data, tmp_dir, fsync)
-    try:
+    with _staged(data, tmp_dir, fsync) as staged:
         _makedirs_for(path)
         os.replace(staged, path)
-    except BaseException:
-        unlink_quietly(staged)
-        raise
     if fsync:
         fsync_path_dir(path)
 
@@ -141,14 +262,12 @@ def create_exclusive(path: str, data: bytes, *, tmp_dir: str, fsync: bool) -> bo
     A hard link publishes the complete file under the name, or fails with ``EEXIST``:
     unlike ``O_EXCL`` + write, nobody can see it half written.
     """
-    staged = _staged(data, tmp_dir, fsync)
-    try:
+    with _staged(data, tmp_dir, fsync) as staged:
         _makedirs_for(path)
-        os.link(staged, path)
-    except FileExistsError:
-        return False
-    finally:
-        unlink_quietly(staged)
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            return False
     if fsync:
         fsync_path_dir(path)
     return True

@@ -9,6 +9,7 @@ filesystem) may serve one data directory together.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -24,7 +25,7 @@ from s3core.backends.base import (
     prefix_upper_bound,
 )
 from s3core.backends.filesystem import buckets, objects, uploads
-from s3core.backends.filesystem.atomic import unlink_quietly
+from s3core.backends.filesystem.atomic import remove_orphans
 from s3core.backends.filesystem.layout import Paths, is_storable, key_to_names
 from s3core.backends.filesystem.oserrors import translate_os_errors
 from s3core.backends.filesystem.store import Clock, Store
@@ -43,10 +44,13 @@ from s3core.models import (
 
 __all__ = ["FilesystemBackend"]
 
-# Temporary files older than this were left by a crashed process, not a slow upload.
+# Upload directories being built in tmp/ (``uploads.create`` takes milliseconds and
+# holds no lock) that are older than this were left by a crashed process. Temporary
+# files are told apart by their lock instead (``atomic.remove_orphans``), and by this
+# age only on a filesystem without locks.
 _STALE_TEMP_SECONDS = 24 * 3600
-# How often a process sweeps expired uploads, besides at start: a sweep reads every
-# upload record, so not on each CreateMultipartUpload.
+# How often a process sweeps expired uploads and orphaned temporary files, besides
+# at start: a sweep reads every upload record, so not on each write.
 _SWEEP_INTERVAL_SECONDS = 3600
 
 
@@ -96,6 +100,7 @@ class FilesystemBackend:
         )
         self._upload_expiry = upload_expiry
         self._last_sweep = -float("inf")
+        self._last_temp_sweep = time.monotonic()
 
     @property
     def root(self) -> str:
@@ -128,6 +133,11 @@ class FilesystemBackend:
 
     def open_writer(self, bucket: str, key: str) -> objects.FileWriter:
         with translate_os_errors():
+            if time.monotonic() - self._last_temp_sweep > _SWEEP_INTERVAL_SECONDS:
+                # Orphans of a process that died and was not restarted (another
+                # host's, on a shared filesystem) are removed here.
+                self._last_temp_sweep = time.monotonic()
+                _remove_stale_temps(self._store.paths.tmp)
             self._require_bucket(bucket)
             if not is_storable(key):
                 raise errors.InvalidArgument("Object key is not valid Unicode.")
@@ -337,6 +347,8 @@ class FilesystemBackend:
 
 
 def _remove_stale_temps(tmp: str) -> None:
+    """Remove what crashed processes left in ``tmp/``; safe while others write."""
+    remove_orphans(tmp, stale_after=_STALE_TEMP_SECONDS)
     cutoff = time.time() - _STALE_TEMP_SECONDS
     with os.scandir(tmp) as entries:
         for entry in entries:
@@ -344,11 +356,11 @@ def _remove_stale_temps(tmp: str) -> None:
                 # Already forgotten: a crash stopped its removal.
                 shutil.rmtree(entry.path, ignore_errors=True)
                 continue
-            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
-                continue
-            if entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
-                unlink_quietly(entry.path)
-            elif entry.name.endswith(uploads.STAGED_SUFFIX) and entry.is_dir(
-                follow_symlinks=False
-            ):
-                shutil.rmtree(entry.path, ignore_errors=True)
+            # Another process may rename it away at any moment.
+            with contextlib.suppress(FileNotFoundError):
+                if (
+                    entry.name.endswith(uploads.STAGED_SUFFIX)
+                    and entry.is_dir(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    shutil.rmtree(entry.path, ignore_errors=True)

@@ -29,7 +29,7 @@ from s3core.backends.filesystem.atomic import (
     unlink_quietly,
     write_atomic,
 )
-from s3core.backends.filesystem.store import Store, valid_bucket_dirname
+from s3core.backends.filesystem.store import CANNOT_WRITE, Store, valid_bucket_dirname
 from s3core.backends.filesystem.tree import has_entries, remove_empty_dirs
 from s3core.models import BucketInfo
 
@@ -115,19 +115,36 @@ def get(store: Store, bucket: str) -> BucketInfo:
 
 
 def _adopt(store: Store, bucket: str) -> BucketInfo:
-    # A directory without a (valid) record: made by hand, or a creator is between
-    # its mkdir and its record. Creating ours exclusively lets a creator's record,
-    # written with replace, win in every order.
-    info = BucketInfo(bucket, store.default_owner_id, _to_millis(store.clock()))
-    path = store.paths.record(bucket)
-    tmp = store.paths.tmp
-    if create_exclusive(path, _dump(info), tmp_dir=tmp, fsync=store.fsync):
+    # A directory without a (valid) record: made by hand, or a creator or a
+    # deleter is half done. Under the shared lock neither is (both hold it
+    # exclusively), so the directory and the record seen here are their final
+    # state: without it, a record written for a bucket deleted meanwhile would
+    # outlive the bucket.
+    with store.bucket_lock(bucket, exclusive=False):
+        if not _is_bucket_dir(store, bucket):
+            raise errors.NoSuchBucket(extra={"BucketName": bucket})
+        path = store.paths.record(bucket)
+        existing = _load(bucket, read_small(path))
+        if existing is not None:
+            return existing
+        info = BucketInfo(bucket, store.default_owner_id, _to_millis(store.clock()))
+        # Other adopters hold the shared lock too: the first record stays.
+        tmp = store.paths.tmp
+        try:
+            made = create_exclusive(path, _dump(info), tmp_dir=tmp, fsync=store.fsync)
+        except OSError as exc:
+            # A full or read-only disk must not hide the bucket: it is adopted
+            # again (with a new creation time) once a record can be written.
+            if exc.errno not in CANNOT_WRITE:
+                raise
+            return info
+        if made:
+            return info
+        existing = _load(bucket, read_small(path))
+        if existing is not None:
+            return existing
+        write_atomic(path, _dump(info), tmp_dir=tmp, fsync=store.fsync)  # damaged
         return info
-    existing = _load(bucket, read_small(path))
-    if existing is not None:
-        return existing
-    write_atomic(path, _dump(info), tmp_dir=tmp, fsync=store.fsync)
-    return info
 
 
 def list_all(store: Store) -> list[BucketInfo]:

@@ -23,6 +23,7 @@ from types import TracebackType
 from s3core import errors
 from s3core.backends.base import check_write_condition
 from s3core.backends.filesystem.atomic import (
+    forget_temp,
     fsync_dir,
     link_temp,
     new_temp,
@@ -59,19 +60,25 @@ class Handle:
 
     Kept apart from the reader or writer so that a ``weakref.finalize`` can release
     it when one is dropped without ``close``/``abort``, without keeping it alive.
+    A writer's descriptor holds its temporary file's lock (``atomic.new_temp``), so
+    it stays open until the file is published (``temp`` set to ``None``) or removed.
     """
 
     def __init__(self, fd: int, temp: str | None = None) -> None:
         self.fd = fd
         self.temp = temp
+        self._created = temp
 
     def release(self) -> None:
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            os.close(fd)
         temp, self.temp = self.temp, None
         if temp is not None:
             unlink_quietly(temp)
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+        created, self._created = self._created, None
+        if created is not None:
+            forget_temp(created)
 
 
 class FileReader:
@@ -207,13 +214,16 @@ class FileWriter:
                     parts_count=len(part_sizes) if part_sizes else parts_count,
                     part_sizes=part_sizes,
                 )
-                self._handle.fd = -1
-                os.close(fd)
+                # The descriptor stays open (and the file locked) until it is
+                # renamed into place: an unlocked temporary file is an orphan to
+                # another process starting up.
                 return _publish(
                     store, self._bucket, self._key, self._handle, version, condition
                 )
         finally:
-            self._release()  # the temporary file, unless it was published
+            # The descriptor, and the temporary file unless it was published.
+            with translate_os_errors():
+                self._release()
 
     def abort(self) -> None:
         self._finished = True

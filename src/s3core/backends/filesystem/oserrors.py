@@ -18,13 +18,17 @@ from s3core import errors
 
 __all__ = ["translate_os_errors"]
 
-# No existing S3 error means "the server's disk is full" or "the server may not write
-# its own files": these are server faults, not the client's, so they are answered as
-# InternalError (500, which SDKs retry) with a message that says what is wrong.
-# Running out of descriptors is load, so it is SlowDown (503): SDKs back off and retry.
-_INTERNAL_MESSAGES: dict[int, str] = {
+# A full disk is XMinioStorageFull (507, which SDKs do not retry: retrying into a
+# full disk only re-sends the body; see errors). No S3 error means "the server may
+# not write its own files": these are server faults, not the client's, so they are
+# answered as InternalError (500, which SDKs retry) with a message that says what is
+# wrong. Running out of descriptors is load, so it is SlowDown (503): SDKs back off
+# and retry.
+_FULL_MESSAGES: dict[int, str] = {
     errno.ENOSPC: "The server's storage is full (no space left on device).",
-    errno.EDQUOT: "The server's storage quota is exhausted.",
+    errno.EDQUOT: "The server's storage quota is exhausted (disk quota full).",
+}
+_INTERNAL_MESSAGES: dict[int, str] = {
     errno.EROFS: "The server's storage is read-only.",
     errno.EACCES: "The server is not permitted to access its storage.",
     errno.EPERM: "The server is not permitted to access its storage.",
@@ -38,6 +42,8 @@ def _translate(exc: OSError) -> errors.S3Error:
     code = exc.errno if exc.errno is not None else -1
     if code in _SLOW_DOWN_ERRNOS:
         return errors.SlowDown()
+    if code in _FULL_MESSAGES:
+        return errors.XMinioStorageFull(_FULL_MESSAGES[code])
     message = _INTERNAL_MESSAGES.get(code)
     if message is None:
         name = errno.errorcode.get(code, str(code))

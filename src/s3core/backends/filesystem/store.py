@@ -10,6 +10,7 @@ SHA-256 digests to the segments that hash to them, which cannot go stale.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -46,11 +47,15 @@ from s3core.backends.filesystem.tree import (
     open_regular,
 )
 
-__all__ = ["Clock", "Store", "valid_bucket_dirname"]
+__all__ = ["CANNOT_WRITE", "Clock", "Store", "valid_bucket_dirname"]
 
 Clock = Callable[[], dt.datetime]
 # Attempts at a consistent (file, record) pair while writers replace the file.
 _DESCRIBE_ATTEMPTS = 3
+# Errors of a disk that takes no writes: full, over quota, read-only, not ours.
+CANNOT_WRITE = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 
 def valid_bucket_dirname(bucket: str) -> bool:
@@ -243,6 +248,15 @@ class Store:
         return version or hash_version(found.fd, found.stat, key)
 
     def _cache(self, bucket: str, key: str, version: Version) -> None:
+        try:
+            self._cache_locked(bucket, key, version)
+        except OSError as exc:
+            # A cache that cannot be written (a full or read-only disk) costs a
+            # hash on the next read; it must not fail this one.
+            if exc.errno not in CANNOT_WRITE:
+                raise
+
+    def _cache_locked(self, bucket: str, key: str, version: Version) -> None:
         # Under the key's lock, and only if the file is still the one hashed: a
         # concurrent commit's sidecar must never be overwritten by a stale guess.
         names = key_to_names(key)

@@ -171,6 +171,13 @@ def list_parts(store: Store, bucket: str, key: str, upload_id: str) -> list[Part
             found = load_part(read_small(os.path.join(directory, name)))
             if found is not None:
                 parts.append(found[0])
+    # A completion or abort in another process renames the whole directory away,
+    # maybe between our listdir and the reads above: records then read as missing,
+    # and the list would hold only some of the parts (a completion racing this one
+    # then answered InvalidPart). The rename is one step, so the upload's record
+    # still being there now means every part record read was there too.
+    if not os.path.exists(os.path.join(directory, _RECORD)):
+        raise _no_such_upload(upload_id)
     return sorted(parts, key=lambda p: p.part_number)
 
 

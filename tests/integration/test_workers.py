@@ -1,0 +1,233 @@
+"""``s3server --workers N``: N processes on one port, supervised, stopped together.
+
+Which process answered a request is read from ``/proc``: the worker holding the
+accepted socket of a connection the test keeps open, so the proof needs nothing
+from the server but its ordinary answers.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.integration.server_processes import (
+    REGION,
+    USERS,
+    ServerProcess,
+    is_alive,
+    live_children,
+    make_client,
+    port_is_free,
+    serving_pid,
+    write_users,
+)
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc"
+)
+
+Start = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    """Start ``s3server`` processes over one data directory; all stopped after."""
+    users = write_users(tmp_path / "users.toml")
+    started: list[ServerProcess] = []
+
+    def run(workers: int, *args: str) -> ServerProcess:
+        log = tmp_path / f"server{len(started)}.log"
+        server = ServerProcess(
+            tmp_path / "data", users, log=log, workers=workers, args=args
+        )
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        server.stop()
+
+
+def list_buckets_on(conn: http.client.HTTPConnection, port: int) -> bytes:
+    """Send a SigV4-signed ListBuckets on ``conn`` (kept open); the 200 body."""
+    key, secret = USERS[0]
+    host = f"127.0.0.1:{port}"
+    request = AWSRequest(method="GET", url=f"http://{host}/", data=b"")
+    request.headers["x-amz-content-sha256"] = hashlib.sha256(b"").hexdigest()
+    S3SigV4Auth(Credentials(key, secret), "s3", REGION).add_auth(request)
+    conn.request("GET", "/", headers=dict(request.headers.items()))
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 200, body
+    return body
+
+
+def pids_serving(
+    server: ServerProcess, pids: list[int], *, want: set[int], limit: int = 300
+) -> collections.Counter[int]:
+    """Open connections (kept open) until requests were answered by ``want``.
+
+    Returns how many connections each worker answered.
+    """
+    served: collections.Counter[int] = collections.Counter()
+    conns = []
+    try:
+        for _ in range(limit):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conns.append(conn)
+            body = list_buckets_on(conn, server.port)
+            assert b"<ListAllMyBucketsResult" in body
+            assert conn.sock is not None
+            served[serving_pid(conn.sock, server.port, pids)] += 1
+            if want <= set(served) and sum(served.values()) >= 10:
+                break
+    finally:
+        for conn in conns:
+            conn.close()
+    return served
+
+
+def test_two_workers_serve_one_port(start: Start) -> None:
+    """--workers 2 forks two processes that both answer requests on the one port."""
+    server = start(2)
+    pids = server.wait_workers(2)
+    assert server.pid not in pids
+    served = pids_serving(server, pids, want=set(pids))
+    assert set(served) == set(pids), served
+    # The supervisor itself never holds a client connection.
+    assert len(os.listdir(f"/proc/{server.pid}/task")) == 1
+
+
+def test_workers_share_one_store(start: Start) -> None:
+    """An object written through one worker is read through the other."""
+    server = start(2)
+    pids = server.wait_workers(2)
+    session = boto3.session.Session()
+    client = make_client(server.endpoint_url, session=session)
+    client.create_bucket(Bucket="shared")
+    for i in range(20):
+        client.put_object(Bucket="shared", Key=f"k{i}", Body=b"v%d" % i)
+    # A client of its own per read: fresh connections, each answered by whichever
+    # worker accepts it.
+    for i in range(20):
+        reader = make_client(server.endpoint_url, session=session)
+        got = reader.get_object(Bucket="shared", Key=f"k{i}")["Body"].read()
+        assert got == b"v%d" % i
+    assert server.wait_workers(2) == pids
+
+
+def test_killed_worker_is_replaced(start: Start) -> None:
+    """A worker killed with SIGKILL is restarted; the new one serves requests."""
+    server = start(2)
+    before = server.wait_workers(2)
+    victim = before[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:
+        after = server.workers()
+        if len(after) == 2 and victim not in after:
+            break
+        assert time.monotonic() < deadline, f"not replaced: {after}"
+        time.sleep(0.05)
+    (new,) = set(after) - set(before)
+    assert f"worker {victim} exited" in server.log_text()
+    served = pids_serving(server, after, want={new})
+    assert new in served, served
+
+
+def test_sigterm_stops_supervisor_and_workers(start: Start) -> None:
+    """SIGTERM ends the supervisor (status 0) and every worker, and frees the port."""
+    server = start(3)
+    pids = server.wait_workers(3)
+    idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    list_buckets_on(idle, server.port)  # a kept-alive connection must not hold it up
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=15) == 0
+    idle.close()
+    assert not [pid for pid in pids if is_alive(pid)]
+    assert port_is_free(server.port)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+
+
+def test_workers_exit_when_supervisor_is_killed(start: Start) -> None:
+    """Workers whose supervisor was SIGKILLed exit on their own, freeing the port."""
+    server = start(2)
+    pids = server.wait_workers(2)
+    os.kill(server.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while any(is_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "orphaned workers kept running"
+        time.sleep(0.1)
+    assert port_is_free(server.port)
+
+
+def test_workers_from_environment(start: Start, tmp_path: Path) -> None:
+    """S3SERVER_WORKERS sets the number of workers like --workers does."""
+    users = write_users(tmp_path / "env-users.toml")
+    env = {**os.environ, "S3SERVER_WORKERS": "2"}
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "s3server.cli", "--port", "0"),
+            *("--data-dir", str(tmp_path / "env-data"), "--users", str(users)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = [proc.stdout.readline() for _ in range(4)]
+        assert "workers:        2 processes" in banner[3], banner
+        deadline = time.monotonic() + 30
+        while len(live_children(proc.pid)) != 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        proc.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--workers", "2", "--backend", "memory"), "needs the filesystem backend"),
+        (("--workers", "0"), "--workers must be at least 1"),
+    ],
+)
+def test_refused_worker_settings(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    """Workers over the memory backend, or fewer than one, exit 1 with a reason."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "s3server.cli", "--port", "0"),
+            *("--data-dir", str(tmp_path / "data"), *args),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "listening" not in done.stdout
+    assert not (tmp_path / "data").exists()
