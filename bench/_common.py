@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import platform
 import re
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -180,6 +182,40 @@ def stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=20)
+
+
+# --- test data and the disk baseline ----------------------------------------
+
+
+def make_source(path: Path, size: int) -> str:
+    """Write ``size`` pseudo-random bytes; their hex MD5."""
+    md5 = hashlib.md5()
+    block = os.urandom(16 * MIB)
+    with path.open("wb") as f:
+        written = 0
+        while written < size:
+            chunk = (
+                written.to_bytes(8, "big") + block[8 : min(len(block), size - written)]
+            )
+            f.write(chunk)
+            md5.update(chunk)
+            written += len(chunk)
+    return md5.hexdigest()
+
+
+def disk_baseline(source: Path, scratch: Path) -> float:
+    """Seconds to copy the file on the same disk and fsync it."""
+    target = scratch / "copy.bin"
+    started = time.perf_counter()
+    shutil.copyfile(source, target)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return seconds
 
 
 # --- signing --------------------------------------------------------------------

@@ -26,95 +26,28 @@ Everything it creates is removed at the end.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
-import os
-import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+from _common import (
+    MIB,
+    disk_baseline,
+    make_source,
+    peak_rss_mib,
+    rss_mib,
+    start_ours,
+    stop,
+)
 from botocore.config import Config
 
-MIB = 1024 * 1024
 CHUNK = MIB
-
-
-def peak_rss_mib(pid: int) -> float:
-    """The process's peak resident set size (VmHWM) in MiB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(match[1]) / 1024 if match else float("nan")
-
-
-def rss_mib(pid: int) -> float:
-    """The process's current resident set size (VmRSS) in MiB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    return int(match[1]) / 1024 if match else float("nan")
-
-
-def make_file(path: Path, size: int) -> str:
-    """Write ``size`` pseudo-random bytes to ``path``; their hex MD5."""
-    md5 = hashlib.md5()
-    block = os.urandom(16 * MIB)
-    with path.open("wb") as f:
-        written = 0
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
-            # Vary every chunk so no two parts are equal.
-            chunk = written.to_bytes(8, "big") + chunk[8:]
-            f.write(chunk)
-            md5.update(chunk)
-            written += len(chunk)
-    return md5.hexdigest()
-
-
-def start_server(data_dir: Path, backend: str, key: str, secret: str) -> Any:
-    """The server subprocess and its endpoint URL."""
-    command = [
-        sys.executable,
-        "-m",
-        "s3server.cli",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--backend",
-        backend,
-        "--access-key",
-        key,
-        "--secret-key",
-        secret,
-    ]
-    # The access log (stderr) is not what is measured.
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = re.search(r"listening on (\S+)", line)
-        if match:
-            return proc, match[1]
-    raise RuntimeError("the server did not start")
-
-
-def timed_copy(src: Path, dst: Path) -> float:
-    started = time.perf_counter()
-    shutil.copyfile(src, dst)
-    fd = os.open(dst, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return time.perf_counter() - started
 
 
 def stream_put(url: str, path: Path, size: int) -> tuple[float, float, str]:
@@ -178,10 +111,12 @@ def main() -> int:
     try:
         source = scratch / "source.bin"
         print(f"scratch directory {scratch} ({args.backend} backend)", flush=True)
-        md5 = make_file(source, size)
-        baseline = timed_copy(source, scratch / "copy.bin")
-        (scratch / "copy.bin").unlink()
-        proc, endpoint = start_server(scratch / "data", args.backend, key, secret)
+        md5 = make_source(source, size)
+        baseline = disk_baseline(source, scratch)
+        data_dir = scratch / "data" if args.backend == "filesystem" else None
+        proc, endpoint = start_ours(
+            backend=args.backend, data_dir=data_dir, access_key=key, secret_key=secret
+        )
         print(f"server pid {proc.pid} at {endpoint}, RSS {rss_mib(proc.pid):.1f} MiB")
         report("baseline: file copy", size, baseline, baseline, proc.pid)
         client = boto3.session.Session(
@@ -226,9 +161,7 @@ def main() -> int:
         )
         assert target.stat().st_size == size
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop(proc)
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

@@ -61,7 +61,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import hashlib
 import http.client
 import json
 import os
@@ -90,37 +89,6 @@ Result = dict[str, Any]
 
 
 # --- big objects ------------------------------------------------------------------
-
-
-def make_source(path: Path, size: int) -> str:
-    """Write ``size`` pseudo-random bytes; their hex MD5."""
-    md5 = hashlib.md5()
-    block = os.urandom(16 * _common.MIB)
-    with path.open("wb") as f:
-        written = 0
-        while written < size:
-            chunk = (
-                written.to_bytes(8, "big") + block[8 : min(len(block), size - written)]
-            )
-            f.write(chunk)
-            md5.update(chunk)
-            written += len(chunk)
-    return md5.hexdigest()
-
-
-def disk_baseline(source: Path, scratch: Path) -> float:
-    """Seconds to copy the file on the same disk and fsync it."""
-    target = scratch / "copy.bin"
-    started = time.perf_counter()
-    shutil.copyfile(source, target)
-    fd = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    seconds = time.perf_counter() - started
-    target.unlink()
-    return seconds
 
 
 def big_objects(running: Running, source: Path, size: int, md5: str) -> Result:
@@ -451,8 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         if "big" in args.scenarios:
             size = args.big_mib * _common.MIB
             source = scratch / "source.bin"
-            md5 = make_source(source, size)
-            report["disk_mbs"] = size / disk_baseline(source, scratch) / 1e6
+            md5 = _common.make_source(source, size)
+            report["disk_mbs"] = size / _common.disk_baseline(source, scratch) / 1e6
             big = (source, size, md5)
         report["servers"] = run_all(specs, args, scratch, big)
         if "fixture" in args.scenarios:

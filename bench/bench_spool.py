@@ -32,8 +32,9 @@ import tempfile
 from pathlib import Path
 
 import _common
+from _common import make_source
 from _servers import Running
-from bench_compare import big_objects, make_source
+from bench_compare import big_objects
 
 
 def serve(args: argparse.Namespace) -> int:

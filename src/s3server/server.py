@@ -122,26 +122,6 @@ class _Task(waitress.task.WSGITask):  # type: ignore[misc]
 class _Channel(StreamingChannelMixin, waitress.channel.HTTPChannel):  # type: ignore[misc]
     task_class = _Task
 
-    def send_continue(self) -> None:
-        # waitress 3.0.2 marks the request incomplete after writing "100 Continue",
-        # so a request that is already complete (no body: boto3 sends
-        # "Expect: 100-continue" on every PutObject, also empty ones) then waits
-        # forever for body bytes that never come. RFC 9110 10.1.1 lets a server
-        # omit the 100 then, but botocore, when a final response comes in its
-        # place, keeps that response's status line for the next Expect request on
-        # the connection and misreads that request's response (a 60 s hang after
-        # every empty PutObject). So send the 100, and keep the request complete.
-        if self.request is not None and self.request.completed:
-            self.request.expect_continue = False
-            payload = b"HTTP/1.1 100 Continue\r\n\r\n"
-            with self.outbuf_lock:
-                self.outbufs[-1].append(payload)
-                self.current_outbuf_count += len(payload)
-                self.total_outbufs_len += len(payload)
-                self._flush_some()
-            return
-        super().send_continue()
-
 
 def create_waitress_server(
     app: Any,

@@ -280,10 +280,7 @@ class StreamingChannelMixin:
                     and not self.requests
                     and not self.sent_continue
                 ):
-                    if request.streams:
-                        self._write_continue()
-                    else:
-                        self.send_continue()  # type: ignore[attr-defined]
+                    self.send_continue()
                 if request.completed:
                     self.sent_continue = False
                     if request.streams:
@@ -304,10 +301,21 @@ class StreamingChannelMixin:
                 data = data[n:]
         return True
 
-    def _write_continue(self) -> None:
-        # waitress's send_continue also marks the request incomplete (it expects
-        # the body to follow through the parser); a streamed request is complete.
-        self.request.expect_continue = False
+    def send_continue(self) -> None:
+        # waitress writes "100 Continue" and then marks the request incomplete, so
+        # that the body which follows goes through the parser. A request that is
+        # already complete (streamed: its body comes through the pipe; or with no
+        # body at all: boto3 sends "Expect: 100-continue" on every PutObject, also
+        # empty ones) would then wait forever for bytes that never come. RFC 9110
+        # 10.1.1 lets a server omit the 100 for it, but botocore, when a final
+        # response comes in its place, keeps that status line for the next Expect
+        # request on the connection and misreads that request's response (a 60 s
+        # hang after every empty PutObject). So send the 100 and keep it complete.
+        request = self.request
+        if request is None or not request.completed:
+            super().send_continue()  # type: ignore[misc]
+            return
+        request.expect_continue = False
         payload = b"HTTP/1.1 100 Continue\r\n\r\n"
         with self.outbuf_lock:  # type: ignore[attr-defined]
             self.outbufs[-1].append(payload)  # type: ignore[attr-defined]
