@@ -27,7 +27,8 @@ from s3core.auth.credentials import User
 from s3core.auth.presign import presign_url
 from s3core.auth.verify import MAX_EXPIRES
 from s3core.backends.base import Backend
-from s3core.backends.filesystem import FilesystemBackend
+from s3core.backends.filesystem import FilesystemBackend, atomic
+from s3core.backends.filesystem.layout import Paths
 from s3core.backends.memory import MemoryBackend
 from s3core.config import ServiceConfig
 from s3core.service import S3Service
@@ -183,17 +184,46 @@ def _users(args: argparse.Namespace, data_dir: Path | None) -> tuple[list[User],
 
 
 def _stored_or_new_user(data_dir: Path) -> User:
-    """The key pair kept in the data directory, generated on first start (mode 0600)."""
+    """The key pair kept in the data directory, generated on first start (mode 0600).
+
+    Processes starting together on a fresh data directory (README "Several
+    processes") all end up with the pair the first of them published.
+    """
     path = data_dir / INTERNAL_DIR / CREDENTIALS_FILE
-    if path.exists():
-        stored = json.loads(path.read_text())
+    if not path.exists():
+        _publish_new_pair(path, Paths(str(data_dir)).tmp)
+    try:
+        stored = json.loads(path.read_bytes())
         return make_user(stored["access_key"], stored["secret_key"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise SystemExit(f"{path}: not a credentials file ({err!r})") from None
+
+
+def _publish_new_pair(path: Path, tmp_dir: str) -> None:
+    """Publish a new key pair at ``path`` unless another process already has."""
+    # Written whole and fsynced under a temporary name, then hard-linked to the
+    # final name: link(2) fails with EEXIST if the name exists, so the first process
+    # wins and the others read its pair, and the name never shows a half-written
+    # file. An O_EXCL create of the final name lets others read it empty; a rename
+    # lets the last writer replace a pair another process already serves. Hard
+    # links (atomic over NFS too) are what the backend publishes records with, and
+    # its temporary files are locked, so the next start sweeps one a crash left.
+    os.makedirs(tmp_dir, exist_ok=True)
     user = make_user()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"access_key": user.access_key, "secret_key": user.secret_key}, f)
-    return user
+    data = json.dumps({"access_key": user.access_key, "secret_key": user.secret_key})
+    fd, temp = atomic.new_temp(tmp_dir)
+    try:
+        os.fchmod(fd, 0o600)  # before the secret is in it, whatever the umask
+        atomic.write_all(fd, data.encode())
+        os.fsync(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    finally:
+        atomic.unlink_quietly(temp)
+        os.close(fd)
+        atomic.forget_temp(temp)
+    # The name must survive a crash, or the next start would make another pair.
+    atomic.fsync_path_dir(str(path))
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
