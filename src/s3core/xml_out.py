@@ -12,6 +12,7 @@ precondition holds): callers hand it finished values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import attrs
@@ -84,18 +85,50 @@ class DeleteError:
         )
 
 
+# XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+# [#x10000-#x10FFFF]. Lone surrogates (bytes a decoder escaped) are outside it too.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    """``%XX`` for each UTF-8 byte of the character (its own byte if escaped)."""
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the byte that did not decode
+        data = bytes([code - 0xDC00])
+    else:
+        data = match.group().encode("utf-8", "surrogatepass")
+    return "".join([f"%{byte:02X}" for byte in data])
+
+
+def _error_text(value: str) -> str:
+    """``value`` with every character XML 1.0 cannot hold percent-encoded."""
+    # A listing may carry such characters as character references (xml_text), for
+    # "you can add this parameter [encoding-type] to request that Amazon S3 encode
+    # the keys in the response" (ListObjectsV2). An error has no such parameter, and
+    # a reference like &#1; makes the whole document ill-formed: botocore then shows
+    # only the HTTP status, not the code. Percent-encoding (the form encoding-type
+    # uses) keeps Code and Message readable; a literal "%01" in a key reads the
+    # same, which a diagnostic can afford.
+    return _NOT_XML_CHAR.sub(_percent_encoded, value)
+
+
 def error_body(
     err: errors.S3Error, *, resource: str, request_id: str, host_id: str = ""
 ) -> bytes:
-    """The ``<Error>`` document for ``err``: Code, Message, its extras, then ids."""
-    root = BARE.Error(
-        _text(BARE, "Code", err.code),
-        _text(BARE, "Message", err.message),
-        *(_text(BARE, name, value) for name, value in err.extra.items()),
-        _text(BARE, "Resource", resource),
-        _text(BARE, "RequestId", request_id),
-        _text(BARE, "HostId", host_id),
-    )
+    """The ``<Error>`` document for ``err``: Code, Message, its extras, then ids.
+
+    Always well-formed XML 1.0: characters it cannot hold (a key with U+0001 in
+    ``Key`` or ``Resource``) are sent percent-encoded as UTF-8 (``%01``).
+    """
+    fields = [
+        ("Code", err.code),
+        ("Message", err.message),
+        *err.extra.items(),
+        ("Resource", resource),
+        ("RequestId", request_id),
+        ("HostId", host_id),
+    ]
+    root = BARE.Error(*(_text(BARE, name, _error_text(v)) for name, v in fields))
     return document(root)
 
 

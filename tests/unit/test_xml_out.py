@@ -111,7 +111,7 @@ def test_error_body_shape_and_order() -> None:
 def test_error_body_carries_awkward_text() -> None:
     """Markup and control characters in a resource do not break the error body."""
     body = xml_out.error_body(errors.NoSuchKey(), resource="/b/<&>\x01", request_id="r")
-    assert b"<Resource>/b/&lt;&amp;&gt;&#1;</Resource>" in body
+    assert b"<Resource>/b/&lt;&amp;&gt;%01</Resource>" in body
 
 
 # --- Buckets ------------------------------------------------------------------------
