@@ -154,11 +154,20 @@ def parse_amz_date(value: str) -> dt.datetime | None:
     """The time an ISO 8601 basic ``YYYYMMDDTHHMMSSZ`` names, or ``None``."""
     if not _AMZ_DATE.fullmatch(value):
         return None
+    # Sliced, not strptime: this runs on every request, and strptime's locale-aware
+    # machinery was 2-4 % of a small request's CPU.
     try:
-        parsed = dt.datetime.strptime(value, AMZ_DATE_FORMAT)
-    except ValueError:
+        return dt.datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=dt.timezone.utc,
+        )
+    except ValueError:  # month 13, February 30, second 60...
         return None
-    return parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def _parse_http_date(value: str) -> dt.datetime | None:
