@@ -99,9 +99,10 @@ def http_date(when: dt.datetime) -> str:
     format"; sub-second precision is dropped.
     """
     utc = _as_utc(when)
+    # Fields, not strftime: two of these per response, and strftime was most of it.
     return (
         f"{_DAY_NAMES[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} "
-        f"{utc.year:04d} {utc:%H:%M:%S} GMT"
+        f"{utc.year:04d} {utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT"
     )
 
 

@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import logging
 import os
 import signal
 import sys
@@ -32,6 +31,7 @@ from s3core.backends.filesystem.layout import Paths
 from s3core.backends.memory import MemoryBackend
 from s3core.config import ServiceConfig
 from s3core.service import S3Service
+from s3server import logs
 from s3server.server import make_user, serve
 from s3server.workers import serve_workers
 
@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "presign":
         return _presign(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logs.configure()
     backend_name = args.backend.lower()
     if backend_name not in ("filesystem", "memory"):
         raise SystemExit(f"unknown backend {args.backend!r}: filesystem or memory")

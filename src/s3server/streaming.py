@@ -28,6 +28,8 @@ from typing import Any
 import waitress.channel
 import waitress.parser
 
+from s3server.head_parser import parse_head
+
 __all__ = ["StreamingBody", "StreamingChannelMixin", "StreamingParser"]
 
 # The pipe holds at most this many bytes per connection before the event loop stops
@@ -212,6 +214,9 @@ class StreamingParser(waitress.parser.HTTPRequestParser):  # type: ignore[misc]
             self.streams = True
         return consumed
 
+    def parse_header(self, header_plus: bytes) -> None:
+        parse_head(self, header_plus)
+
     def start_stream(self, body: StreamingBody) -> None:
         """Make ``body`` this request's ``wsgi.input``."""
         self.body_rcv = body
@@ -235,13 +240,21 @@ class StreamingChannelMixin:
     will_close: bool
     close_when_flushed: bool
     sent_continue: bool
+    total_outbufs_len: int
 
     def readable(self) -> bool:
+        # The event loop asks every connection on every turn: HTTPChannel.readable
+        # is inlined below rather than reached through super() (measured: these
+        # calls were a tenth of the CPU of a small GET).
+        if self.will_close or self.close_when_flushed:
+            return False
         stream = self._stream
         if stream is not None and stream.receiving:
-            closing = self.will_close or self.close_when_flushed
-            return not closing and stream.wants_data()
-        return super().readable()  # type: ignore[misc,no-any-return]
+            return stream.wants_data()
+        return not (
+            len(self.requests) > self.adj.channel_request_lookahead
+            or self.total_outbufs_len
+        )
 
     def handle_close(self) -> None:
         stream, self._stream = self._stream, None
@@ -320,7 +333,7 @@ class StreamingChannelMixin:
         with self.outbuf_lock:  # type: ignore[attr-defined]
             self.outbufs[-1].append(payload)  # type: ignore[attr-defined]
             self.current_outbuf_count += len(payload)  # type: ignore[attr-defined]
-            self.total_outbufs_len += len(payload)  # type: ignore[attr-defined]
+            self.total_outbufs_len += len(payload)
             self.sent_continue = True
             self._flush_some()  # type: ignore[attr-defined]
 
