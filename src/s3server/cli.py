@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,8 +31,8 @@ from s3core.backends.filesystem.layout import Paths
 from s3core.backends.memory import MemoryBackend
 from s3core.config import ServiceConfig
 from s3core.service import S3Service
-from s3server import logs
-from s3server.server import make_user, serve
+from s3server import affinity, logs
+from s3server.server import CannotListen, make_user, serve
 from s3server.workers import serve_workers
 
 if sys.version_info >= (3, 11):
@@ -55,6 +55,12 @@ _SERVE_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("--threads", "S3SERVER_THREADS", "8", "worker threads"),
     ("--workers", "S3SERVER_WORKERS", "1", "server processes on one port (filesystem)"),
     ("--fsync", "S3SERVER_FSYNC", "on", "on: writes are durable when acknowledged"),
+    (
+        "--cpu-pinning",
+        "S3SERVER_CPU_PINNING",
+        "on",
+        "on: keep each server process on a CPU of its own",
+    ),
     (
         "--upload-expiry-hours",
         "S3SERVER_UPLOAD_EXPIRY_HOURS",
@@ -247,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # go depending on which process answers.
         raise SystemExit("--workers > 1 needs the filesystem backend")
     fsync = _on_off("--fsync", args.fsync)
+    pin_cpus = _on_off("--cpu-pinning", args.cpu_pinning)
     hours = float(args.upload_expiry_hours)
     expiry = dt.timedelta(hours=hours) if hours > 0 else None
     data_dir = Path(args.data_dir).resolve() if backend_name == "filesystem" else None
@@ -279,6 +286,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    AWS_ACCESS_KEY_ID={user.access_key}", flush=True)
             print(f"    AWS_SECRET_ACCESS_KEY={user.secret_key}", flush=True)
 
+    try:
+        return _serve(args, make_service, banner, workers=workers, pin_cpus=pin_cpus)
+    except CannotListen as err:
+        raise SystemExit(f"s3server: {err}") from None
+
+
+def _serve(
+    args: argparse.Namespace,
+    make_service: Callable[[], S3Service],
+    banner: Callable[[str], None],
+    *,
+    workers: int,
+    pin_cpus: bool,
+) -> int:
     if workers > 1:
         # The supervisor handles SIGTERM itself and forwards it to the workers.
         serve_workers(
@@ -287,9 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=int(args.port),
             threads=int(args.threads),
             workers=workers,
+            pin_cpus=pin_cpus,
             on_ready=banner,
         )
         return 0
+    cpus = affinity.plan(1) if pin_cpus else None
+    if cpus is not None:
+        affinity.pin(cpus[0])  # before waitress starts its threads
     service = make_service()
     # SIGTERM (systemd, docker stop, kill) shuts down like Ctrl-C: waitress then
     # lets in-flight requests finish before the process exits.

@@ -33,9 +33,22 @@ from s3core.service import S3Service
 from s3server.app import create_app
 from s3server.streaming import StreamingChannelMixin
 
-__all__ = ["ServerThread", "make_user", "serve"]
+__all__ = ["CannotListen", "ServerThread", "make_user", "serve"]
 
 log = logging.getLogger("s3server")
+
+
+class CannotListen(Exception):
+    """The server could not listen on its address (in use, not ours, no such host).
+
+    Args:
+        where: ``host:port`` as given.
+        cause: the error from ``bind``.
+    """
+
+    def __init__(self, where: str, cause: OSError) -> None:
+        super().__init__(f"cannot listen on {where}: {cause.strerror or cause}")
+        self.cause = cause
 
 
 def make_user(
@@ -325,10 +338,16 @@ def serve(
     """Serve ``service`` with waitress until interrupted (the standalone server).
 
     ``on_ready`` is called with the endpoint URL once the socket listens.
+
+    Raises:
+        CannotListen: the address cannot be bound.
     """
-    server = create_waitress_server(
-        create_app(service), host=host, port=port, threads=threads
-    )
+    try:
+        server = create_waitress_server(
+            create_app(service), host=host, port=port, threads=threads
+        )
+    except OSError as err:
+        raise CannotListen(f"{host}:{port}", err) from err
     if on_ready is not None:
         shown = f"[{host}]" if ":" in host else host
         on_ready(f"http://{shown}:{server.effective_port}")

@@ -16,14 +16,16 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
 
 from s3core.service import S3Service
+from s3server import affinity
 from s3server.app import create_app
-from s3server.server import create_waitress_server
+from s3server.server import CannotListen, create_waitress_server
 
 __all__ = ["serve_workers"]
 
@@ -44,6 +46,7 @@ def serve_workers(
     port: int,
     threads: int,
     workers: int,
+    pin_cpus: bool = True,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve with ``workers`` processes until SIGTERM or SIGINT.
@@ -54,19 +57,58 @@ def serve_workers(
         port: TCP port; 0 picks a free one (printed through ``on_ready``).
         threads: waitress threads per worker.
         workers: number of worker processes (at least 1).
-        on_ready: called in the parent with the endpoint URL once the socket
-            listens.
+        pin_cpus: keep each worker on a CPU of its own (``s3server.affinity``).
+        on_ready: called in the parent with the endpoint URL once the sockets
+            listen.
+
+    Raises:
+        CannotListen: the address cannot be bound (nothing was forked).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.create_server((host, port), family=family, backlog=2048)
+    try:
+        listeners = _listen(host, port, workers)
+    except OSError as err:
+        raise CannotListen(f"{host}:{port}", err) from err
     if on_ready is not None:
         shown = f"[{host}]" if ":" in host else host
-        on_ready(f"http://{shown}:{listener.getsockname()[1]}")
-    supervisor = _Supervisor(listener, make_service, threads)
+        on_ready(f"http://{shown}:{listeners[0].getsockname()[1]}")
+    cpus = affinity.plan(workers) if pin_cpus else None
+    supervisor = _Supervisor(listeners, make_service, threads, cpus)
     try:
         supervisor.run(workers)
     finally:
-        listener.close()
+        for listener in set(listeners):
+            listener.close()
+
+
+def _listen(host: str, port: int, workers: int) -> list[socket.socket]:
+    """One listening socket per worker (``SO_REUSEPORT``), or one they share."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if workers == 1 or not sys.platform.startswith("linux"):
+        # BSD and macOS have SO_REUSEPORT without Linux's load balancing.
+        shared = socket.create_server((host, port), family=family, backlog=2048)
+        return [shared] * workers
+    # Why one socket each: on a shared socket, whichever worker wakes first accepts;
+    # a client opening its connections in a burst (a benchmark, a test run's pool)
+    # could find them all on one worker while the other idles. Linux spreads the
+    # connections of SO_REUSEPORT sockets across them by a hash of the addresses.
+    # A plain bind first: it fails if anything holds the port, where a second
+    # server with SO_REUSEPORT would silently share it; with port 0, it picks one.
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    listeners: list[socket.socket] = []
+    try:
+        for _ in range(workers):
+            listeners.append(
+                socket.create_server(
+                    (host, port), family=family, backlog=2048, reuse_port=True
+                )
+            )
+    except BaseException:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners
 
 
 class _Supervisor:
@@ -74,41 +116,45 @@ class _Supervisor:
 
     def __init__(
         self,
-        listener: socket.socket,
+        listeners: list[socket.socket],
         make_service: Callable[[], S3Service],
         threads: int,
+        cpus: list[int] | None,
     ) -> None:
-        self.listener = listener
+        self.listeners = listeners
         self.make_service = make_service
         self.threads = threads
-        self.children: dict[int, float] = {}  # pid -> start time
+        self.cpus = cpus
+        # pid -> (slot, start time); a restarted worker takes its slot's socket and CPU.
+        self.children: dict[int, tuple[int, float]] = {}
         self.supervisor_pid = os.getpid()
         self.stopping = False
 
     def run(self, workers: int) -> None:
         previous = {sig: signal.signal(sig, self._stop) for sig in _STOP_SIGNALS}
         try:
-            for _ in range(workers):
-                self._spawn()
+            for slot in range(workers):
+                self._spawn(slot)
             while self.children:
                 try:
                     pid, status = os.wait()
                 except ChildProcessError:
                     break
-                started = self.children.pop(pid, None)
-                if started is None or self.stopping:
+                child = self.children.pop(pid, None)
+                if child is None or self.stopping:
                     continue
+                slot, started = child
                 log.warning("worker %d exited (status %d); restarting", pid, status)
                 if time.monotonic() - started < _MIN_LIFETIME:
                     time.sleep(_MIN_LIFETIME)
                 if not self.stopping:
-                    self._spawn()
+                    self._spawn(slot)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._signal_children(signal.SIGTERM)
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         # SIGTERM and SIGINT wait until each side has set itself up: in the parent
         # a signal between the fork and the child's registration would leave that
         # child running; in the child, the inherited handler would signal its
@@ -125,6 +171,8 @@ class _Supervisor:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+                if self.cpus is not None:  # before any thread: they inherit it
+                    affinity.pin(self.cpus[slot])
                 threading.Thread(
                     target=_exit_with_parent,
                     args=(self.supervisor_pid,),
@@ -133,7 +181,7 @@ class _Supervisor:
                 ).start()
                 app = create_app(self.make_service())
                 server = create_waitress_server(
-                    app, threads=self.threads, sockets=[self.listener]
+                    app, threads=self.threads, sockets=[self.listeners[slot]]
                 )
                 server.run()
                 code = 0
@@ -141,7 +189,7 @@ class _Supervisor:
                 log.exception("worker %d failed", os.getpid())
             finally:
                 os._exit(code)
-        self.children[pid] = time.monotonic()
+        self.children[pid] = (slot, time.monotonic())
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:

@@ -231,3 +231,131 @@ def test_refused_worker_settings(
     assert message in done.stderr
     assert "listening" not in done.stdout
     assert not (tmp_path / "data").exists()
+
+
+# --- one socket and one CPU per worker ---------------------------------------------
+
+ALLOWED = sorted(os.sched_getaffinity(0))
+needs_two_cpus = pytest.mark.skipif(len(ALLOWED) < 2, reason="needs two CPUs")
+
+
+def thread_cpus(pid: int) -> set[frozenset[int]]:
+    """The CPU sets the threads of ``pid`` may run on (one entry if they agree)."""
+    return {
+        frozenset(os.sched_getaffinity(int(tid)))
+        for tid in os.listdir(f"/proc/{pid}/task")
+    }
+
+
+def pinned_cpu(pid: int, timeout: float = 30.0) -> int:
+    """The one CPU every thread of ``pid`` is kept on, once it has pinned itself."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sets = thread_cpus(pid)
+        if len(sets) == 1 and len(next(iter(sets))) == 1:
+            return next(iter(next(iter(sets))))
+        assert time.monotonic() < deadline, f"{pid} not pinned: {sets}"
+        time.sleep(0.05)
+
+
+@needs_two_cpus
+def test_each_worker_on_a_cpu_of_its_own(start: Start) -> None:
+    """Two workers on two CPUs: one each, every thread; a replacement takes its CPU."""
+    server = start(2)
+    pids = server.wait_workers(2)
+    cpus = {pid: pinned_cpu(pid) for pid in pids}
+    assert len(set(cpus.values())) == 2 and set(cpus.values()) <= set(ALLOWED)
+    # Serving (waitress's threads started) does not undo it.
+    pids_serving(server, pids, want=set(pids))
+    assert {pid: pinned_cpu(pid) for pid in pids} == cpus
+    # The supervisor only waits: it is left where it was.
+    assert thread_cpus(server.pid) == {frozenset(ALLOWED)}
+    victim = pids[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while len(after := server.workers()) != 2 or victim in after:
+        assert time.monotonic() < deadline, f"not replaced: {after}"
+        time.sleep(0.05)
+    (new,) = set(after) - set(pids)
+    assert pinned_cpu(new) == cpus[victim]
+
+
+@needs_two_cpus
+def test_single_process_is_pinned(start: Start) -> None:
+    """Without --workers the one server process keeps all its threads on one CPU."""
+    server = start(1)
+    cpu = pinned_cpu(server.pid)
+    assert cpu in ALLOWED
+    assert server.client().list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert thread_cpus(server.pid) == {frozenset({cpu})}
+
+
+def test_cpu_pinning_off(start: Start) -> None:
+    """--cpu-pinning off leaves every worker free to run on any allowed CPU."""
+    server = start(2, "--cpu-pinning", "off")
+    pids = server.wait_workers(2)
+    pids_serving(server, pids, want=set(pids))  # past the point they would pin
+    for pid in [server.pid, *pids]:
+        assert thread_cpus(pid) == {frozenset(ALLOWED)}
+
+
+def test_more_workers_than_cpus_are_not_pinned(start: Start) -> None:
+    """With fewer CPUs than workers there is no one-to-one plan: none is pinned."""
+    server = start(len(ALLOWED) + 1)
+    pids = server.wait_workers(len(ALLOWED) + 1)
+    pids_serving(server, pids, want=set(pids))
+    for pid in pids:
+        assert thread_cpus(pid) == {frozenset(ALLOWED)}
+
+
+def test_burst_of_connections_reaches_every_worker(start: Start) -> None:
+    """16 connections opened at once are spread over both workers, not one.
+
+    On one shared socket, whichever worker woke first could accept them all while
+    the other idled. With a socket each, Linux spreads connections by a hash of
+    their addresses: all 16 on one worker has odds of 2 in 65536.
+    """
+    server = start(2)
+    pids = server.wait_workers(2)
+    conns = [
+        http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for _ in range(16)
+    ]
+    try:
+        for conn in conns:
+            conn.connect()  # all connected before any request is sent
+        served: collections.Counter[int] = collections.Counter()
+        for conn in conns:
+            list_buckets_on(conn, server.port)
+            assert conn.sock is not None
+            served[serving_pid(conn.sock, server.port, pids)] += 1
+    finally:
+        for conn in conns:
+            conn.close()
+    assert set(served) == set(pids), served
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_port_in_use_is_refused(start: Start, tmp_path: Path, workers: int) -> None:
+    """A second server on a port already served exits 1 instead of sharing it.
+
+    Sockets bound with SO_REUSEPORT could otherwise quietly split the first
+    server's connections with the second.
+    """
+    first = start(2)
+    users = write_users(tmp_path / "second-users.toml")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "s3server.cli", "--port", str(first.port)),
+            *("--data-dir", str(tmp_path / "second"), "--users", str(users)),
+            *("--workers", str(workers)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{first.port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "listening" not in done.stdout
+    assert first.client().list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
