@@ -8,6 +8,8 @@ business.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 import attrs
 
 __all__ = ["MAX_PUT_SIZE", "ServiceConfig"]
@@ -26,8 +28,13 @@ class ServiceConfig:
             location constraints must name it.
         domain: base domain for virtual-hosted-style requests (``bucket.<domain>``).
         max_put_size: largest single PutObject body.
+        digest_executor: where the MD5 and checksum of a large body are computed,
+            overlapping its transfer (``None``: in the request's thread). The
+            standalone server gives one whose threads run off the request threads'
+            CPU.
     """
 
     region: str = "us-east-1"
     domain: str = "localhost"
     max_put_size: int = MAX_PUT_SIZE
+    digest_executor: Executor | None = attrs.field(default=None, eq=False)

@@ -10,14 +10,22 @@ CPU counted from the one the server started on (separate servers started on
 different CPUs then spread out). With more processes than CPUs nothing is pinned:
 there is no one-to-one plan, and the scheduler balances better than a guess.
 
+The hashing of large bodies is the exception: a process pinned to one CPU hashes
+them on threads allowed the other CPUs (``digest_executor``), so one big PUT can
+still use two cores.
+
 Linux only (``sched_setaffinity``); elsewhere these do nothing.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor, ThreadPoolExecutor
 
-__all__ = ["pin", "plan"]
+__all__ = ["digest_executor", "pin", "plan"]
+
+# The CPUs this process could run on before ``pin`` narrowed them (None: not pinned).
+_allowed: set[int] | None = None
 
 
 def plan(processes: int) -> list[int] | None:
@@ -38,7 +46,31 @@ def pin(cpu: int) -> None:
     Linux sets the affinity of one thread, and new threads inherit it: call this
     before the process starts any thread, and the whole process stays on ``cpu``.
     """
+    global _allowed
+    if _allowed is None:
+        _allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {cpu})
+
+
+def digest_executor(max_workers: int) -> Executor | None:
+    """Threads that hash large bodies off the pinned CPU; ``None`` if not pinned.
+
+    On one CPU, a big PUT's MD5 (hashlib releases the GIL) would wait for the
+    reading and writing of the body and they for it; on the other CPUs it runs
+    beside them (``ServiceConfig.digest_executor``). Unpinned, the request thread's
+    own hashing already lets the other threads run elsewhere.
+    """
+    if _allowed is None:
+        return None
+    return ThreadPoolExecutor(
+        max_workers, thread_name_prefix="s3server-digest", initializer=_unpin
+    )
+
+
+def _unpin() -> None:
+    # A new thread inherits the pinned CPU of the thread that started it.
+    if _allowed is not None:
+        os.sched_setaffinity(0, _allowed)
 
 
 def _current_cpu() -> int | None:

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import attrs
+
 from s3core import errors
 from s3core.auth.credentials import User
 from s3core.auth.presign import presign_url
@@ -272,7 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         else:
             backend = MemoryBackend(upload_expiry=expiry)
-        return S3Service(backend, users, config=config)
+        # After pinning (and, with workers, after the fork): its threads are new.
+        executor = affinity.digest_executor(int(args.threads))
+        return S3Service(
+            backend, users, config=attrs.evolve(config, digest_executor=executor)
+        )
 
     def banner(url: str) -> None:
         where = str(data_dir) if data_dir is not None else "(memory)"

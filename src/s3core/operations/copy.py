@@ -201,7 +201,12 @@ def _copy(
     writer = call.backend.open_writer(call.bucket, call.key)
     try:
         reader.seek(0)
-        got = ingest(Headers(((SDK_ALGORITHM, wanted),)), reader, writer)
+        got = ingest(
+            Headers(((SDK_ALGORITHM, wanted),)),
+            reader,
+            writer,
+            call.config.digest_executor,
+        )
         computed = attrs.evolve(meta, checksums=(got.checksum,))
         return writer.commit(computed, etag=got.md5_hex)
     finally:

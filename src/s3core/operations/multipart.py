@@ -12,6 +12,7 @@ needs the MD5 of its bytes. Completion lives in ``multipart_complete``, listings
 from __future__ import annotations
 
 import re
+from concurrent.futures import Executor
 from typing import cast
 
 import attrs
@@ -163,7 +164,7 @@ def upload_part(call: Call) -> Response:
     writer = call.backend.open_part_writer(
         call.bucket, call.key, upload.upload_id, number
     )
-    part, got = _store(writer, headers, call.body)
+    part, got = _store(writer, headers, call.body, call.config.digest_executor)
     out = [("ETag", quote_etag(part.etag))]
     if (got.client_checksum or upload.checksum_algorithm) and part.checksum:
         algorithm, value = part.checksum
@@ -172,12 +173,15 @@ def upload_part(call: Call) -> Response:
 
 
 def _store(
-    writer: PartWriter, headers: Headers, body: Readable
+    writer: PartWriter,
+    headers: Headers,
+    body: Readable,
+    executor: Executor | None,
 ) -> tuple[Part, Ingested]:
     try:
         # ingest only writes ("It never commits or aborts the writer itself"), so a
         # part writer serves although its commit differs from an object writer's.
-        got = ingest(headers, body, cast(ObjectWriter, writer))
+        got = ingest(headers, body, cast(ObjectWriter, writer), executor)
         return writer.commit(etag=got.md5_hex, checksum=got.checksum), got
     finally:
         writer.abort()
@@ -236,7 +240,7 @@ def upload_part_copy(call: Call) -> Response:
         writer = call.backend.open_part_writer(
             call.bucket, call.key, upload.upload_id, number
         )
-        part, _ = _store(writer, headers, body)
+        part, _ = _store(writer, headers, body, call.config.digest_executor)
     finally:
         reader.close()
     body_xml = xml_out.copy_part_result(

@@ -65,7 +65,7 @@ def put_object(call: Call) -> Response:
     condition = write_condition(headers)
     writer = call.backend.open_writer(call.bucket, call.key)
     try:
-        got = ingest(headers, call.body, writer)
+        got = ingest(headers, call.body, writer, call.config.digest_executor)
         meta = attrs.evolve(meta, checksums=(got.checksum,))
         info = writer.commit(meta, etag=got.md5_hex, condition=condition)
     finally:

@@ -197,7 +197,7 @@ def _store(
     body = _SizeLimit(reader, policy, call.config.max_put_size)
     writer = call.backend.open_writer(bucket, key)
     try:
-        got = ingest(digests, body, writer)
+        got = ingest(digests, body, writer, call.config.digest_executor)
         form_policy.check_length(policy, got.size)
         meta = attrs.evolve(meta, checksums=(got.checksum,))
         return writer.commit(meta, etag=got.md5_hex)
