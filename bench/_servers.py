@@ -122,6 +122,7 @@ class ServerSpec:
     backend: str = "filesystem"
     workers: int = 1
     fsync: bool = True
+    extra_args: tuple[str, ...] = ()
     scenarios: frozenset[str] = field(
         default_factory=lambda: frozenset({"small", "big", "list"})
     )
@@ -145,6 +146,7 @@ class ServerSpec:
             cpus=self.cpus,
             workers=self.workers,
             fsync=self.fsync,
+            extra_args=self.extra_args,
         )
         return Running(self.name, proc, endpoint, key, secret, data, self.cpus, True)
 
@@ -255,10 +257,19 @@ def all_specs(server_cpus: str, two_cpus: str) -> list[ServerSpec]:
         ),
         ServerSpec(
             "ours-fs-2cpu",
-            "ours, filesystem, 1 process allowed both cores (as --workers 2)",
+            "ours, filesystem, 1 process allowed both cores (as --workers 2); "
+            "it keeps itself on one (--cpu-pinning on, the default)",
             "ours",
             two_cpus,
             scenarios=small_only,
+        ),
+        ServerSpec(
+            "ours-fs-unpinned",
+            "ours, filesystem, 1 process on both cores, --cpu-pinning off",
+            "ours",
+            two_cpus,
+            extra_args=("--cpu-pinning", "off"),
+            scenarios=small_big,
         ),
         ServerSpec(
             "ours-fs-w2",

@@ -93,6 +93,7 @@ Result = dict[str, Any]
 
 def big_objects(running: Running, source: Path, size: int, md5: str) -> Result:
     """One big PUT and GET: MB/s, the after-last-byte wait, peak RSS."""
+    _common.warm_memory(3 * size + _common.GIB)
     before = _common.tree_peak_rss_mib(running.pid)
     target = running.sign("PUT", "big")
     conn = http.client.HTTPConnection(urlsplit(running.endpoint).netloc, timeout=3600)
