@@ -170,7 +170,7 @@ def _targets(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
     for server in ("ours-memory", "ours-fs", "ours-fs-nofsync"):
         r = ratios(server, "moto")
         row(f"small ops >= 5x moto ({server})", r, ".2f", min(r.values()) >= 5)
-    for server in ("ours-fs", "ours-fs-nofsync"):
+    for server in ("ours-fs", "ours-fs-nofsync", "ours-fs-2cpu", "ours-fs-unpinned"):
         put = _ratio(
             _get(report, server, "big", "put_mbs"),
             _get(report, "nginx", "big", "put_mbs"),

@@ -238,7 +238,6 @@ http {{
 
 def all_specs(server_cpus: str, two_cpus: str) -> list[ServerSpec]:
     """Every contender, in the order they run."""
-    small_only = frozenset({"small"})
     small_big = frozenset({"small", "big"})
     return [
         ServerSpec(
@@ -261,7 +260,7 @@ def all_specs(server_cpus: str, two_cpus: str) -> list[ServerSpec]:
             "it keeps itself on one (--cpu-pinning on, the default)",
             "ours",
             two_cpus,
-            scenarios=small_only,
+            scenarios=small_big,
         ),
         ServerSpec(
             "ours-fs-unpinned",
