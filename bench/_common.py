@@ -75,6 +75,29 @@ def tree_peak_rss_mib(pid: int) -> float:
     return max((peak_rss_mib(p) for p in process_tree(pid)), default=0.0)
 
 
+def thread_cpus(pid: int) -> str:
+    """The CPU lists the threads of ``pid``'s tree may run on, with thread counts.
+
+    ``0: 9; 0-1: 1`` is nine threads kept on CPU 0 and one allowed CPUs 0 and 1 (an
+    s3server that pinned itself, and its digest thread).
+    """
+    counts: dict[str, int] = {}
+    for p in process_tree(pid):
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                status = Path(f"/proc/{p}/task/{tid}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"^Cpus_allowed_list:\s*(\S+)", status, re.MULTILINE)
+            if found:
+                counts[found.group(1)] = counts.get(found.group(1), 0) + 1
+    return "; ".join(f"{cpus}: {n}" for cpus, n in sorted(counts.items())) or "-"
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by ``pid``'s whole live tree."""
     total = 0

@@ -236,11 +236,11 @@ def render(
         f"Command: `python {' '.join(shlex.quote(a) for a in argv)}` "
         f"({report['seconds'] / 60:.1f} min).",
         "",
-        "**This machine was shared with other jobs during the run** (other agents "
-        "building and testing on the same 2 cores; load average at start and end "
-        f"below: {load_after} at the end). Absolute figures move by tens of per cent "
-        "between runs; ratios within one run are what to read, and even those are "
-        "noisy.",
+        "The load average at the start (machine table) tells whether other jobs "
+        f"shared the machine; at the end it was {load_after}, mostly this run's own "
+        "servers and client. On this kind of machine (2 virtual cores) absolute "
+        "figures move by tens of per cent between runs of the same code: ratios "
+        "within one run are what to read.",
         "",
         "## Machine",
         "",
@@ -268,10 +268,11 @@ def render(
         "- CPU columns: percent of one core over the phase (server: its whole "
         "process tree; client: wrk or the load generator).",
         "",
-        "| server | what | CPUs | verifies SigV4 |",
-        "| --- | --- | --- | --- |",
+        "| server | what | CPUs | its threads' CPUs at the end | verifies SigV4 |",
+        "| --- | --- | --- | --- | --- |",
         *[
             f"| {s.name} | {s.description} | {s.cpus} | "
+            f"{_get(report, s.name, 'thread_cpus') or '-'} | "
             f"{'yes' if s.kind == 'ours' else 'no'} |"
             for s in report["specs"]
         ],

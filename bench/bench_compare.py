@@ -269,6 +269,7 @@ def run_all(
                     _scenario(results[name], "list", 0, name, run)
         for name, (_, driver) in servers.items():
             results[name]["idle_rss"] = _common.rss_mib(driver.running.pid)
+            results[name]["thread_cpus"] = _common.thread_cpus(driver.running.pid)
     finally:
         for _, driver in servers.values():
             driver.running.stop()

@@ -6,9 +6,11 @@ different cores and hand the GIL from core to core on every request. Measured on
 cores (4 KiB requests, bench/results): one process allowed both cores served 35-55 %
 fewer requests per second than the same process kept on one, while using more CPU.
 So each server process is kept on one CPU of its own: worker ``i`` on the ``i``-th
-CPU counted from the one the server started on (separate servers started on
-different CPUs then spread out). With more processes than CPUs nothing is pinned:
-there is no one-to-one plan, and the scheduler balances better than a guess.
+CPU counted from the one after its parent's (see ``plan``). With more processes
+than CPUs nothing is pinned: there is no one-to-one plan, and the scheduler
+balances better than a guess. Separate servers started from one shell would all
+choose the same CPU: give each its own with ``taskset -c N`` (a process allowed one
+CPU is left as it is), or start them with ``--cpu-pinning off``.
 
 The hashing of large bodies is the exception: a process pinned to one CPU hashes
 them on threads allowed the other CPUs (``digest_executor``), so one big PUT can
@@ -35,8 +37,11 @@ def plan(processes: int) -> list[int] | None:
     allowed = sorted(os.sched_getaffinity(0))
     if len(allowed) < max(processes, 2):
         return None  # too few CPUs, or only one: nothing to choose
-    current = _current_cpu()
-    start = allowed.index(current) if current in allowed else 0
+    # The parent's CPU comes last: whatever started the server (a test run, a
+    # benchmark) is often its busiest client, and a pinned server could not move
+    # away from it.
+    parent = _last_cpu(os.getppid())
+    start = (allowed.index(parent) + 1) % len(allowed) if parent in allowed else 0
     return [allowed[(start + i) % len(allowed)] for i in range(processes)]
 
 
@@ -73,10 +78,10 @@ def _unpin() -> None:
         os.sched_setaffinity(0, _allowed)
 
 
-def _current_cpu() -> int | None:
-    """The CPU this process last ran on (field 39 of /proc/self/stat)."""
+def _last_cpu(pid: int) -> int | None:
+    """The CPU process ``pid`` last ran on (field 39 of /proc/<pid>/stat)."""
     try:
-        with open("/proc/self/stat", "rb") as f:
+        with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
         return None
