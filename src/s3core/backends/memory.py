@@ -26,7 +26,7 @@ from s3core.backends.base import (
     new_upload_id,
     prefix_upper_bound,
 )
-from s3core.backends.memory_uploads import MemoryPartWriter, UploadTable
+from s3core.backends.memory_uploads import Appender, Data, MemoryPartWriter, UploadTable
 from s3core.models import (
     BucketInfo,
     CommonPrefix,
@@ -56,7 +56,7 @@ def _to_millis(t: dt.datetime) -> dt.datetime:
 @attrs.define
 class _StoredObject:
     info: ObjectInfo
-    data: bytes
+    data: Data  # never written to once stored
 
 
 @attrs.define
@@ -101,12 +101,10 @@ class _MemoryWriter:
         self._backend = backend
         self._bucket = bucket
         self._key = key
-        self._chunks: list[bytes] | None = []
+        self._bytes = Appender("object writer")
 
     def write(self, data: bytes, /) -> None:
-        if self._chunks is None:
-            raise ValueError("write to a finished object writer")
-        self._chunks.append(bytes(data))
+        self._bytes.append(data)
 
     def commit(
         self,
@@ -117,9 +115,7 @@ class _MemoryWriter:
         parts_count: int | None = None,
         part_sizes: tuple[int, ...] = (),
     ) -> ObjectInfo:
-        if self._chunks is None:
-            raise ValueError("commit of a finished object writer")
-        data = b"".join(self._chunks)
+        data = self._bytes.take()
         with self._backend._lock:
             info = self._backend._publish_locked(
                 self._bucket,
@@ -131,11 +127,10 @@ class _MemoryWriter:
                 parts_count=parts_count,
                 part_sizes=part_sizes,
             )
-        self._chunks = None
         return info
 
     def abort(self) -> None:
-        self._chunks = None
+        self._bytes.drop()
 
 
 class MemoryBackend:
@@ -219,7 +214,7 @@ class MemoryBackend:
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         if isinstance(source, _MemoryReader):
-            data = source.data  # immutable bytes: shared, not copied
+            data = source.data  # never written to: shared, not copied
         else:
             source.seek(0)
             data = source.read()
@@ -365,7 +360,7 @@ class MemoryBackend:
 
     # -- internals -------------------------------------------------------------
 
-    def _store_part(self, bucket: str, upload: Upload, part: Part, data: bytes) -> None:
+    def _store_part(self, bucket: str, upload: Upload, part: Part, data: Data) -> None:
         with self._lock:
             self._bucket(bucket)
             self._uploads.store_part(bucket, upload, part, data)
@@ -374,7 +369,7 @@ class MemoryBackend:
         self,
         bucket: str,
         key: str,
-        data: bytes,
+        data: Data,
         *,
         meta: ObjectMeta,
         etag: str,
