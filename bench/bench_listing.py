@@ -371,9 +371,8 @@ def main() -> int:
         Path(args.output).write_text(
             f"# Listing cost (issue 5), {dt.date.today().isoformat()}\n\n"
             f"Command: `python {' '.join(sys.argv)}` "
-            f"({(time.perf_counter() - started) / 60:.1f} min). The machine was "
-            "shared with other jobs during the run (load average at the end: "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}).\n\n"
+            f"({(time.perf_counter() - started) / 60:.1f} min). Load average at "
+            f"the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n\n"
             f"| | |\n| --- | --- |\n{machine}\n\n{header}\n\n{table}\n"
         )
     return 0

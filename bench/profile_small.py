@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import os
 import re
 import secrets
 import shutil
@@ -308,6 +309,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="s3bench-prof-"))
     today = dt.date.today().isoformat()
+    load_at_start = os.getloadavg()
     sections: list[str] = []
     try:
         for backend in args.backends.split(","):
@@ -351,7 +353,9 @@ def main() -> int:
         f"connections, presigned SigV4 URLs) on CPU {args.client_cpus}. py-spy "
         f"{_common._command_output(['py-spy', '--version'])}, {args.rate} Hz, "
         f"{args.seconds} s per recording, idle threads excluded, line numbers "
-        "dropped. The machine was shared with other jobs during the run.",
+        "dropped. Load average at the start: "
+        + " ".join(f"{x:.2f}" for x in load_at_start)
+        + ".",
         "",
     ]
     report = args.out / f"profile-{today}.md"
