@@ -161,6 +161,23 @@ class ServerProcess:
             self._log.close()
 
 
+def refused_start(*args: str) -> str:
+    """Run ``s3server`` with ``args``, expecting it to refuse to start: its stderr.
+
+    A refusal is exit status 1 with a message, no traceback and no banner.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "s3server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "listening" not in done.stdout, done.stdout
+    return done.stderr
+
+
 def kill_group(pgid: int) -> None:
     """SIGKILL what is left of a process group this module started."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -33,6 +33,7 @@ from tests.integration.server_processes import (
     live_children,
     make_client,
     port_is_free,
+    refused_start,
     serving_pid,
     write_users,
 )
@@ -218,18 +219,8 @@ def test_refused_worker_settings(
     tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     """Workers over the memory backend, or fewer than one, exit 1 with a reason."""
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "s3server.cli", "--port", "0"),
-            *("--data-dir", str(tmp_path / "data"), *args),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
-    assert message in done.stderr
-    assert "listening" not in done.stdout
+    stderr = refused_start("--port", "0", "--data-dir", str(tmp_path / "data"), *args)
+    assert message in stderr
     assert not (tmp_path / "data").exists()
 
 
@@ -355,18 +346,9 @@ def test_port_in_use_is_refused(start: Start, tmp_path: Path, workers: int) -> N
     """
     first = start(2)
     users = write_users(tmp_path / "second-users.toml")
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "s3server.cli", "--port", str(first.port)),
-            *("--data-dir", str(tmp_path / "second"), "--users", str(users)),
-            *("--workers", str(workers)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    stderr = refused_start(
+        *("--port", str(first.port), "--workers", str(workers)),
+        *("--data-dir", str(tmp_path / "second"), "--users", str(users)),
     )
-    assert done.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{first.port}" in done.stderr
-    assert "Traceback" not in done.stderr
-    assert "listening" not in done.stdout
+    assert f"cannot listen on 127.0.0.1:{first.port}" in stderr
     assert first.client().list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
