@@ -94,6 +94,9 @@ def _listen(host: str, port: int, workers: int) -> list[socket.socket]:
     # A plain bind first: it fails if anything holds the port, where a second
     # server with SO_REUSEPORT would silently share it; with port 0, it picks one.
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As create_server does: connections of an earlier run in TIME_WAIT must
+        # not block a restart (a listening socket still does).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
         port = probe.getsockname()[1]
     listeners: list[socket.socket] = []

@@ -352,3 +352,20 @@ def test_port_in_use_is_refused(start: Start, tmp_path: Path, workers: int) -> N
     )
     assert f"cannot listen on 127.0.0.1:{first.port}" in stderr
     assert first.client().list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_restart_on_the_same_port(start: Start) -> None:
+    """A stopped server's port serves again at once, connections in TIME_WAIT or not.
+
+    The server closes the kept-alive connection when it stops, so the server side
+    of it lingers in TIME_WAIT on the port; a restart must still bind.
+    """
+    first = start(2)
+    idle = http.client.HTTPConnection("127.0.0.1", first.port, timeout=10)
+    list_buckets_on(idle, first.port)
+    first.proc.send_signal(signal.SIGTERM)
+    assert first.proc.wait(timeout=15) == 0
+    idle.close()
+    again = start(2, "--port", str(first.port))
+    assert again.port == first.port
+    assert again.client().list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
