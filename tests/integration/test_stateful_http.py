@@ -176,7 +176,14 @@ class HttpMachine(RuleBasedStateMachine):
     def list_pages(
         self, prefix: str, start_after: str, delimiter: str, max_keys: int
     ) -> None:
-        expected = model_listing(list(self.model), prefix, start_after, delimiter)
+        # S3 lists a common prefix only after StartAfter: StartAfter=P, P a common
+        # prefix, is how the next page follows one that ended on P (a V1
+        # NextMarker), so P is not listed again (operations.listing.collect_page).
+        expected = [
+            name
+            for name in model_listing(list(self.model), prefix, start_after, delimiter)
+            if name != f"<{start_after}>"
+        ]
         seen: list[str] = []
         pages = v2_pages(
             self.client,
