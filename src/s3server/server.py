@@ -41,6 +41,8 @@ log = logging.getLogger("s3server")
 class CannotListen(Exception):
     """The server could not listen on its address (in use, not ours, no such host).
 
+    Raised ``from`` the ``bind`` error, which stays in ``__cause__``.
+
     Args:
         where: ``host:port`` as given.
         cause: the error from ``bind``.
@@ -48,7 +50,6 @@ class CannotListen(Exception):
 
     def __init__(self, where: str, cause: OSError) -> None:
         super().__init__(f"cannot listen on {where}: {cause.strerror or cause}")
-        self.cause = cause
 
 
 def make_user(

@@ -67,11 +67,11 @@ class _Bucket:
 
 
 class _MemoryReader:
-    """A snapshot of one object version: the bytes are immutable, so no copy is made."""
+    """One object version; its stored bytes are never written to, so not copied."""
 
     def __init__(self, stored: _StoredObject) -> None:
         self._info = stored.info
-        self.data = stored.data  # immutable: a copy may share it
+        self.data = stored.data  # never written to: a copy may share it
         self._view: memoryview | None = memoryview(stored.data)
         self._pos = 0
 
