@@ -189,31 +189,46 @@ class Store:
             NoSuchBucket, NoSuchKey.
         """
         names = key_to_names(key) if is_storable(key) else ()
-        for attempt in range(_DESCRIBE_ATTEMPTS):
-            with ExitStack() as stack:
-                bucket_fd = self.bucket_fd(bucket, stack)
-                fds = open_dirs(bucket_fd, names[:-1], stack)
-                found = None
-                if names and len(fds) == len(names):
-                    found = locate(fds[-1], names[-1], stack)
-                if found is None:
-                    raise errors.NoSuchKey(extra={"Key": key})
-                try:
-                    version = match(self.versions(bucket, key), found.stat)
-                    retry = attempt + 1 < _DESCRIBE_ATTEMPTS
-                    if version is None and retry and _replaced(found):
-                        # A writer published between our open and our read of the
-                        # sidecar: start over rather than hash an old file.
-                        os.close(found.fd)
-                        continue
-                    if version is None:
-                        version = hash_version(found.fd, found.stat, key)
-                        self._cache(bucket, key, version)
-                except BaseException:
+        for _ in range(_DESCRIBE_ATTEMPTS - 1):
+            opened = self._open_described(bucket, key, names, locked=False)
+            if opened is not None:
+                return opened
+        # Writers kept replacing the file between our open and our read of its
+        # record (each keeps only the previous record beside its own): read the
+        # pair under the key's lock, where no writer can publish.
+        with self.bucket_lock(bucket, exclusive=False), self.key_lock(bucket, key):
+            opened = self._open_described(bucket, key, names, locked=True)
+        assert opened is not None, "under the lock the file cannot be replaced"
+        return opened
+
+    def _open_described(
+        self, bucket: str, key: str, names: tuple[str, ...], *, locked: bool
+    ) -> tuple[int, Version] | None:
+        """One attempt of ``open_object``; ``None`` if the file was replaced."""
+        with ExitStack() as stack:
+            bucket_fd = self.bucket_fd(bucket, stack)
+            fds = open_dirs(bucket_fd, names[:-1], stack)
+            found = None
+            if names and len(fds) == len(names):
+                found = locate(fds[-1], names[-1], stack)
+            if found is None:
+                raise errors.NoSuchKey(extra={"Key": key})
+            try:
+                version = match(self.versions(bucket, key), found.stat)
+                if version is None and not locked and _replaced(found):
+                    # A writer published between our open and our read of the
+                    # sidecar: start over rather than hash an old file.
                     os.close(found.fd)
-                    raise
-                return found.fd, version
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                    return None
+                if version is None:
+                    # A file with no record of its own (placed by hand): hash it
+                    # once and keep the record for the next reader.
+                    version = hash_version(found.fd, found.stat, key)
+                    self._cache(bucket, key, version, locked=locked)
+            except BaseException:
+                os.close(found.fd)
+                raise
+            return found.fd, version
 
     def describe_at(
         self, bucket: str, key: str, dir_fd: int, name: str
@@ -247,16 +262,22 @@ class Store:
         version = self.record_of(bucket, key, found)
         return version or hash_version(found.fd, found.stat, key)
 
-    def _cache(self, bucket: str, key: str, version: Version) -> None:
+    def _cache(
+        self, bucket: str, key: str, version: Version, *, locked: bool = False
+    ) -> None:
         try:
-            self._cache_locked(bucket, key, version)
+            if locked:
+                # The caller holds the key's lock and just found this very file.
+                self.write_versions(bucket, key, (version,))
+            else:
+                self._cache_if_current(bucket, key, version)
         except OSError as exc:
             # A cache that cannot be written (a full or read-only disk) costs a
             # hash on the next read; it must not fail this one.
             if exc.errno not in CANNOT_WRITE:
                 raise
 
-    def _cache_locked(self, bucket: str, key: str, version: Version) -> None:
+    def _cache_if_current(self, bucket: str, key: str, version: Version) -> None:
         # Under the key's lock, and only if the file is still the one hashed: a
         # concurrent commit's sidecar must never be overwritten by a stale guess.
         names = key_to_names(key)

@@ -1,0 +1,97 @@
+"""A filesystem reader describes the file it opened, however often writers replace it.
+
+A reader opens the data file, then reads the key's sidecar for that file's record.
+Each writer keeps the previous record beside its own, so one overwrite in between is
+harmless; two lose the opened file's record. These tests put real commits, from
+another thread, exactly in that window: the reader must retry, and in the end read
+the pair under the key's lock rather than hash the file and lose its metadata.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from s3core.backends.filesystem import FilesystemBackend
+from s3core.backends.filesystem.meta import Version
+from s3core.models import ObjectMeta
+from tests.backends.conftest import START, TickingClock, put
+
+BUCKET = "bucket"
+# How long the interference waits for its two commits; under the key's lock they
+# cannot happen, and the reader must go on without them.
+_COMMIT_WAIT_SECONDS = 0.5
+
+
+class _OverwriteBeforeRecordRead:
+    """Wraps ``Store.versions``: before the reader's read, two writers commit."""
+
+    def __init__(self, fs: FilesystemBackend, key: str) -> None:
+        self._store = fs._store
+        self._fs = fs
+        self._key = key
+        self._inner = self._store.versions
+        self._reader = threading.get_ident()
+        self.commits = 0
+        self.calls = 0
+        self.writers: list[threading.Thread] = []
+
+    def __call__(self, bucket: str, key: str) -> tuple[Version, ...]:
+        if threading.get_ident() == self._reader and key == self._key:
+            self.calls += 1
+            writer = threading.Thread(target=self._overwrite_twice, daemon=True)
+            self.writers.append(writer)
+            writer.start()
+            writer.join(_COMMIT_WAIT_SECONDS)
+        return self._inner(bucket, key)
+
+    def _overwrite_twice(self) -> None:
+        for _ in range(2):
+            self.commits += 1
+            body = f"v{self.commits}".encode()
+            put(
+                self._fs,
+                BUCKET,
+                self._key,
+                body,
+                meta=ObjectMeta(content_type=f"x/v{self.commits}"),
+            )
+
+
+@pytest.fixture
+def fs(tmp_path: Path) -> FilesystemBackend:
+    backend = FilesystemBackend(tmp_path / "data", fsync=False, clock=TickingClock())
+    backend.create_bucket(BUCKET, owner_id="owner", created=START)
+    return backend
+
+
+@pytest.mark.parametrize("verb", ["open_object", "head_object"])
+def test_reader_keeps_metadata_while_writers_replace_the_file(
+    fs: FilesystemBackend, monkeypatch: pytest.MonkeyPatch, verb: str
+) -> None:
+    put(fs, BUCKET, "k", b"v0", meta=ObjectMeta(content_type="x/v0"))
+    interfere = _OverwriteBeforeRecordRead(fs, "k")
+    monkeypatch.setattr(fs._store, "versions", interfere)
+
+    if verb == "open_object":
+        with fs.open_object(BUCKET, "k") as reader:
+            body = reader.read()
+            info = reader.info
+        assert info.meta.content_type == "x/" + body.decode()
+    else:
+        info = fs.head_object(BUCKET, "k")
+        # No body: the content type names a version that was current at some point.
+        assert info.meta.content_type.startswith("x/v")
+        assert info.etag.strip('"') != ""
+    # The window really was hit on every unlocked attempt.
+    assert interfere.calls >= 3
+    assert interfere.commits >= 4
+    monkeypatch.undo()
+    for writer in interfere.writers:
+        writer.join()
+    # The commits held back by the reader's lock landed once it let go.
+    with fs.open_object(BUCKET, "k") as reader:
+        final = reader.read()
+        assert reader.info.meta.content_type == "x/" + final.decode()
