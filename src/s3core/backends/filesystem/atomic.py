@@ -11,14 +11,13 @@ it does not expect as an answer rise to the caller's translation boundary.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
-import secrets
+import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 __all__ = [
     "O_DIR",
@@ -92,7 +91,10 @@ _NO_LOCKS = frozenset(
 
 
 def _temp_name(tmp_dir: str) -> str:
-    return os.path.join(tmp_dir, secrets.token_hex(16) + TEMP_SUFFIX)
+    # Unpredictability is not needed (O_EXCL settles any clash), only uniqueness
+    # across processes: the module's generator is seeded from the OS per process
+    # (and after fork), and costs no system call, unlike ``secrets``.
+    return os.path.join(tmp_dir, f"{random.getrandbits(128):032x}{TEMP_SUFFIX}")
 
 
 def _try_lock(fd: int) -> bool | None:
@@ -227,31 +229,49 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-@contextlib.contextmanager
-def _staged(data: bytes, tmp_dir: str, fsync: bool) -> Iterator[str]:
-    """A temporary file holding ``data``, locked (so not swept) until the block ends;
-    removed then unless the block moved it away."""
-    fd, path = new_temp(tmp_dir)
+class _Staged:
+    """A temporary file holding some data, locked (so not swept) until closed, and
+    removed then unless ``moved`` says it was renamed or linked into place."""
+
+    def __init__(self, data: bytes, tmp_dir: str, fsync: bool) -> None:
+        self.fd, self.path = new_temp(tmp_dir)
+        self.moved = False
+        try:
+            write_all(self.fd, data)
+            if fsync:
+                os.fsync(self.fd)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            if not self.moved:
+                unlink_quietly(self.path)
+        finally:
+            os.close(self.fd)
+            forget_temp(self.path)
+
+
+def _in_new_dirs(publish: Callable[[], object], path: str) -> None:
+    """Run ``publish`` (which puts a file at ``path``), making ``path``'s directory
+    first if it is missing. Tried first without: the directory is almost always
+    there, and checking costs two system calls on every write."""
     try:
-        write_all(fd, data)
-        if fsync:
-            os.fsync(fd)
-        yield path
-    finally:
-        unlink_quietly(path)
-        os.close(fd)
-        forget_temp(path)
-
-
-def _makedirs_for(path: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+        publish()
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        publish()
 
 
 def write_atomic(path: str, data: bytes, *, tmp_dir: str, fsync: bool) -> None:
     """Replace ``path`` with ``data``: readers see the old content or the new one."""
-    with _staged(data, tmp_dir, fsync) as staged:
-        _makedirs_for(path)
-        os.replace(staged, path)
+    staged = _Staged(data, tmp_dir, fsync)
+    try:
+        _in_new_dirs(lambda: os.replace(staged.path, path), path)
+        staged.moved = True
+    finally:
+        staged.close()
     if fsync:
         fsync_path_dir(path)
 
@@ -262,15 +282,19 @@ def create_exclusive(path: str, data: bytes, *, tmp_dir: str, fsync: bool) -> bo
     A hard link publishes the complete file under the name, or fails with ``EEXIST``:
     unlike ``O_EXCL`` + write, nobody can see it half written.
     """
-    with _staged(data, tmp_dir, fsync) as staged:
-        _makedirs_for(path)
-        try:
-            os.link(staged, path)
-        except FileExistsError:
-            return False
+    staged = _Staged(data, tmp_dir, fsync)
+    try:
+        _in_new_dirs(lambda: os.link(staged.path, path), path)
+    except FileExistsError:
+        return False
+    finally:
+        staged.close()  # the link leaves the temporary name to remove
     if fsync:
         fsync_path_dir(path)
     return True
+
+
+_SMALL_READ = 16 << 10
 
 
 def read_small(path: str, limit: int = 1 << 20) -> bytes | None:
@@ -280,7 +304,20 @@ def read_small(path: str, limit: int = 1 << 20) -> bytes | None:
     except FileNotFoundError:
         return None
     try:
-        return os.read(fd, limit)
+        # A first read of a few KiB holds any record we write: asking for ``limit``
+        # at once would allocate (mmap) and shrink a buffer of that size every time.
+        data = os.read(fd, min(limit, _SMALL_READ))
+        if len(data) < _SMALL_READ:
+            return data
+        chunks = [data]
+        size = len(data)
+        while size < limit:
+            chunk = os.read(fd, limit - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -15,7 +15,6 @@ the bucket's exclusive lock.
 from __future__ import annotations
 
 import os
-import stat
 import weakref
 from contextlib import ExitStack
 from types import TracebackType
@@ -40,7 +39,6 @@ from s3core.backends.filesystem.tree import (
     NeedExclusive,
     ensure_dirs,
     locate,
-    lstat,
     open_dirs,
     prune_empty_dirs,
     remove_move_leftover,
@@ -282,9 +280,8 @@ def _publish_locked(
             # file just before the rename still finds its metadata.
             kept = (previous,) if previous is not None else ()
             store.write_versions(bucket, key, (version, *kept))
-            target_fd, target = _target(parent, name, stack)
             try:
-                os.replace(handle.temp or "", target, dst_dir_fd=target_fd)
+                target_fd = _replace_into(handle.temp or "", parent, name, stack)
             except (IsADirectoryError, FileNotFoundError):
                 if handle.temp is None or not os.path.exists(handle.temp):
                     raise
@@ -325,15 +322,23 @@ def _current(
         os.close(found.fd)
 
 
-def _target(parent: int, name: str, stack: ExitStack) -> tuple[int, str]:
-    """Where the new file goes: ``name``, or ``name/.s3~!self`` if it is a directory."""
-    st = lstat(name, parent)
-    if st is not None and stat.S_ISDIR(st.st_mode):
+def _replace_into(temp: str, parent: int, name: str, stack: ExitStack) -> int:
+    """Rename ``temp`` to ``name``, or to ``name/.s3~!self`` if ``name`` is a
+    directory; the descriptor of the directory it went into.
+
+    The plain rename is tried first (a file or nothing at ``name`` is the common
+    case, and ``rename`` itself tells a directory apart: ``EISDIR``).
+    """
+    try:
+        os.replace(temp, name, dst_dir_fd=parent)
+        return parent
+    except IsADirectoryError:
         inner = open_dir(name, parent)
-        if inner is not None:
-            stack.callback(os.close, inner)
-            return inner, SELF_NAME
-    return parent, name
+        if inner is None:
+            raise  # replaced by a file since: the caller starts over
+        stack.callback(os.close, inner)
+        os.replace(temp, SELF_NAME, dst_dir_fd=inner)
+        return inner
 
 
 def delete(store: Store, bucket: str, key: str) -> None:

@@ -75,9 +75,14 @@ def lstat(name: str, dir_fd: int) -> os.stat_result | None:
         return None
 
 
-def open_regular(dir_fd: int, name: str) -> Located | None:
-    """Open ``name`` in ``dir_fd`` if it is a regular file (never through a link)."""
-    st = lstat(name, dir_fd)
+def open_regular(
+    dir_fd: int, name: str, seen: os.stat_result | None = None
+) -> Located | None:
+    """Open ``name`` in ``dir_fd`` if it is a regular file (never through a link).
+
+    ``seen``: the caller's ``lstat`` of ``name``, if it just made one.
+    """
+    st = seen or lstat(name, dir_fd)
     if st is None or not stat.S_ISREG(st.st_mode):
         return None  # symlinks, FIFOs, sockets and devices are not objects
     try:
@@ -103,7 +108,7 @@ def _probe(parent: int, name: str, stack: ExitStack) -> Located | None:
             return None
         stack.callback(os.close, inner)
         return open_regular(inner, SELF_NAME)
-    return open_regular(parent, name)
+    return open_regular(parent, name, st)
 
 
 def locate(parent: int, name: str, stack: ExitStack) -> Located | None:
