@@ -120,6 +120,18 @@ def test_empty_directories_are_not_common_prefixes(
     assert _entries(backend, bucket, delimiter="/") == ["<kept/>"]
 
 
+def test_prefix_held_only_by_a_former_parent_key(backend: Backend, bucket: str) -> None:
+    """'p/' is a common prefix while 'p/b' exists, even once 'p/b/c' is gone
+    (on disk, p/b is then a directory holding only its own object)."""
+    put(backend, bucket, "p/b")
+    put(backend, bucket, "p/b/c")
+    backend.delete_object(bucket, "p/b/c")
+    assert _entries(backend, bucket, delimiter="/") == ["<p/>"]
+    assert _entries(backend, bucket, delimiter="/", start_after="p/a") == ["<p/>"]
+    assert _entries(backend, bucket, delimiter="/", start_after="p/b") == []
+    assert _entries(backend, bucket, delimiter="b") == ["<p/b>"]
+
+
 def test_listing_is_lazy_and_resumable(backend: Backend, bucket: str) -> None:
     """Pages taken with start_after join up to the full listing."""
     keys = sorted(f"{d}/{n:02}" for d in "pqr" for n in range(7))

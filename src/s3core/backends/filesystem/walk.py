@@ -175,20 +175,39 @@ class Walk:
         return None
 
     def _any_object(self, fd: int, dirkey: str) -> bool:
-        # Lazily: stops at the first object, as a delimiter listing needs no more.
-        probe = Walk(
-            fd,
-            dirkey,
-            prefix=dirkey,
-            after=self._lower,
-            resolve=self._resolve,
-            inclusive=self._inclusive,
-        )
-        it = probe.run()
-        try:
-            return next(it, None) is not None
-        finally:
-            it.close()
+        """Whether directory ``fd`` (keys ``dirkey...``) holds an object at or
+        above the lower bound.
+
+        A delimiter listing asks this of every directory it collapses, so it needs
+        no order: the first object found ends it, and a directory's first file is
+        almost always one (a sorted walk read, decoded and sorted every entry).
+        """
+        subdirs: list[tuple[str, str]] = []
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                segment = self._segment(entry.name)
+                if segment is None:
+                    continue  # reserved, or not the encoding of any segment
+                key = dirkey + segment
+                if entry.is_file(follow_symlinks=False):
+                    if not self._before_lower(key):
+                        return True
+                elif entry.is_dir(follow_symlinks=False):
+                    subdirs.append((key, entry.name))
+        for key, name in subdirs:
+            sub = open_dir(name, fd)
+            if sub is None:
+                continue  # removed meanwhile, or a symlink: not followed
+            try:
+                if not self._before_lower(key):
+                    st = lstat(SELF_NAME, sub)
+                    if st is not None and stat.S_ISREG(st.st_mode):
+                        return True
+                if self._wanted_dir(key + "/") and self._any_object(sub, key + "/"):
+                    return True
+            finally:
+                os.close(sub)
+        return False
 
     def _object(self, parent: int, item: _Item) -> Iterator[Candidate]:
         if item.kind == _FILE:
