@@ -362,7 +362,15 @@ def machine_description(scratch: Path) -> list[tuple[str, str]]:
             "libraries",
             ", ".join(
                 f"{p} {_version(p)}"
-                for p in ("waitress", "falcon", "lxml", "boto3", "moto", "werkzeug")
+                for p in (
+                    "waitress",
+                    "falcon",
+                    "lxml",
+                    "boto3",
+                    "moto",
+                    "werkzeug",
+                    "granian",
+                )
             ),
         ),
         ("nginx", nginx or "not installed"),

@@ -167,7 +167,14 @@ def _targets(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
         verdict = "-" if not finite else ("yes" if ok else "no")
         lines.append(f"| {target} | {shown} | {verdict} |")
 
-    for server in ("ours-memory", "ours-fs", "ours-fs-nofsync"):
+    # The granian rows measure another HTTP loop under our app, not our server.
+    for server in (
+        "ours-memory",
+        "ours-fs",
+        "ours-fs-nofsync",
+        "ours-granian-memory",
+        "ours-granian-fs",
+    ):
         r = ratios(server, "moto")
         row(f"small ops >= 5x moto ({server})", r, ".2f", min(r.values()) >= 5)
     for server in ("ours-fs", "ours-fs-nofsync", "ours-fs-2cpu", "ours-fs-unpinned"):
@@ -273,7 +280,7 @@ def render(
         *[
             f"| {s.name} | {s.description} | {s.cpus} | "
             f"{_get(report, s.name, 'thread_cpus') or '-'} | "
-            f"{'yes' if s.kind == 'ours' else 'no'} |"
+            f"{'yes' if s.kind in ('ours', 'granian') else 'no'} |"
             for s in report["specs"]
         ],
         "",

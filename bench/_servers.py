@@ -1,4 +1,4 @@
-"""The servers bench_compare.py races: ours in four set-ups, moto's server, nginx.
+"""The servers bench_compare.py races: ours in several set-ups, moto's server, nginx.
 
 This module owns starting and stopping each server as a subprocess pinned with
 ``taskset``, creating the benchmark bucket on it, and knowing what it can be asked
@@ -10,6 +10,10 @@ nginx comes from Debian (``apt-get install -y nginx``); it runs in the foregroun
 static GET and HEAD from the data directory, PUT and DELETE through the WebDAV module
 (``dav_methods PUT DELETE``), request bodies spooled on the same filesystem so a PUT
 is written once and renamed into place, no access log, ``sendfile on``.
+
+The ``ours-granian-*`` contenders serve our application (``_granian_app.py``) with
+granian, a Rust HTTP server from PyPI (the ``bench`` extra), one process, 8 threads
+for the application: what our server would do with an HTTP loop that is not Python.
 """
 
 from __future__ import annotations
@@ -134,6 +138,8 @@ class ServerSpec:
             return self._start_ours(data)
         if self.kind == "moto":
             return self._start_moto(data)
+        if self.kind == "granian":
+            return self._start_granian(data)
         return self._start_nginx(scratch, data)
 
     def _start_ours(self, data: Path) -> Running:
@@ -148,6 +154,37 @@ class ServerSpec:
             fsync=self.fsync,
             extra_args=self.extra_args,
         )
+        return Running(self.name, proc, endpoint, key, secret, data, self.cpus, True)
+
+    def _start_granian(self, data: Path) -> Running:
+        key, secret = "BENCH" + secrets.token_hex(6).upper(), secrets.token_hex(20)
+        port = _common.free_port()
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        command += ["--blocking-threads", "8", "--log-level", "warning"]
+        command += ["_granian_app:app"]
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parent),
+            "S3BENCH_ACCESS_KEY": key,
+            "S3BENCH_SECRET_KEY": secret,
+            "S3BENCH_BACKEND": self.backend,
+            "S3BENCH_DATA_DIR": str(data),
+            "S3BENCH_FSYNC": "on" if self.fsync else "off",
+        }
+        proc = subprocess.Popen(
+            _common.pinned(command, self.cpus),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            _wait_for_port(proc, port, 60)
+        except BaseException:
+            _common.stop(proc)
+            raise
+        endpoint = f"http://127.0.0.1:{port}"
         return Running(self.name, proc, endpoint, key, secret, data, self.cpus, True)
 
     def _start_moto(self, data: Path) -> Running:
@@ -277,6 +314,22 @@ def all_specs(server_cpus: str, two_cpus: str) -> list[ServerSpec]:
             two_cpus,
             workers=2,
             scenarios=small_big,
+        ),
+        ServerSpec(
+            "ours-granian-memory",
+            "our app (create_app), memory backend, served by granian (Rust HTTP "
+            "loop), 1 process, 8 threads: not a supported server, a measurement",
+            "granian",
+            server_cpus,
+            "memory",
+            scenarios=frozenset({"small"}),
+        ),
+        ServerSpec(
+            "ours-granian-fs",
+            "the same with the filesystem backend (fsync on)",
+            "granian",
+            server_cpus,
+            scenarios=frozenset({"small"}),
         ),
         ServerSpec(
             "moto", "moto[server] 5.2.5 (python -m moto.server)", "moto", server_cpus
