@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import falcon
@@ -25,7 +25,9 @@ from s3core.backends.filesystem import FilesystemBackend
 from s3core.backends.memory import MemoryBackend
 from s3core.config import ServiceConfig
 from s3core.http import Headers, Request
+from s3core.operations.objects import ReaderBody
 from s3core.service import S3Service
+from s3server import sendfile
 
 __all__ = ["create_app"]
 
@@ -97,7 +99,32 @@ class _Sink:
             _close(response.body)
             line.emit(0)
             return
+        if env.get(sendfile.ENVIRON_KEY):
+            spanned = _sendfile_body(response.body, line)
+            if spanned is not None:
+                # falcon hands a stream with ``read`` to wsgi.file_wrapper; its
+                # read gives spans, not bytes, which only our channel sends.
+                resp.stream = cast(Any, spanned)
+                return
         resp.stream = _LoggedBody(response.body, line)
+
+
+def _sendfile_body(body: object, line: _AccessLine) -> sendfile.SendfileBody | None:
+    """The body as spans of its open file, if it is one (a filesystem GET)."""
+    if not isinstance(body, ReaderBody):
+        return None
+    reader = body.reader
+    fileno, tell = getattr(reader, "fileno", None), getattr(reader, "tell", None)
+    if fileno is None or tell is None or body.length <= 0:
+        return None
+
+    def done(sent: int) -> None:
+        try:
+            body.close()
+        finally:
+            line.emit(sent)
+
+    return sendfile.SendfileBody(fileno(), tell(), body.length, done)
 
 
 def _raw_target(env: dict[str, Any]) -> tuple[str, str]:

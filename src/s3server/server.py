@@ -30,6 +30,7 @@ from s3core.backends.filesystem import FilesystemBackend
 from s3core.backends.memory import MemoryBackend
 from s3core.config import MAX_PUT_SIZE, ServiceConfig
 from s3core.service import S3Service
+from s3server import sendfile
 from s3server.app import create_app
 from s3server.streaming import StreamingChannelMixin
 
@@ -124,6 +125,11 @@ class _KeptPart(str):
 
 
 class _Task(waitress.task.WSGITask):  # type: ignore[misc]
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        environ[sendfile.ENVIRON_KEY] = True  # _Channel sends FileSpans
+        return environ
+
     def build_response_header(self) -> bytes:
         headers: list[tuple[str, str]] = self.response_headers  # type: ignore[has-type]
         self.response_headers = [
@@ -133,7 +139,11 @@ class _Task(waitress.task.WSGITask):  # type: ignore[misc]
         return super().build_response_header()  # type: ignore[no-any-return]
 
 
-class _Channel(StreamingChannelMixin, waitress.channel.HTTPChannel):  # type: ignore[misc]
+class _Channel(
+    sendfile.SendfileChannelMixin,
+    StreamingChannelMixin,
+    waitress.channel.HTTPChannel,  # type: ignore[misc]
+):
     task_class = _Task
 
 
