@@ -115,6 +115,29 @@ def _wait_for_port(proc: subprocess.Popen[str], port: int, timeout: float) -> No
     raise RuntimeError(f"nothing answered on port {port} within {timeout} s")
 
 
+def _spawn_listening(
+    command: list[str],
+    port: int,
+    env: dict[str, str] | None = None,
+    *,
+    timeout: float = 60,
+) -> subprocess.Popen[str]:
+    """Start ``command`` (output discarded) and wait until it listens on ``port``."""
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        _wait_for_port(proc, port, timeout)
+    except BaseException:
+        _common.stop(proc)
+        raise
+    return proc
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """One contender: how to start it and which scenarios it takes part in."""
@@ -172,18 +195,7 @@ class ServerSpec:
             "S3BENCH_DATA_DIR": str(data),
             "S3BENCH_FSYNC": "on" if self.fsync else "off",
         }
-        proc = subprocess.Popen(
-            _common.pinned(command, self.cpus),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            _wait_for_port(proc, port, 60)
-        except BaseException:
-            _common.stop(proc)
-            raise
+        proc = _spawn_listening(_common.pinned(command, self.cpus), port, env)
         endpoint = f"http://127.0.0.1:{port}"
         return Running(self.name, proc, endpoint, key, secret, data, self.cpus, True)
 
@@ -192,17 +204,7 @@ class ServerSpec:
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1"]
         command += ["-p", str(port)]
         # moto logs every request on stderr; that is its default, kept.
-        proc = subprocess.Popen(
-            _common.pinned(command, self.cpus),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            _wait_for_port(proc, port, 60)
-        except BaseException:
-            _common.stop(proc)
-            raise
+        proc = _spawn_listening(_common.pinned(command, self.cpus), port)
         endpoint = f"http://127.0.0.1:{port}"
         return Running(
             self.name, proc, endpoint, "AKMOTO", "moto-secret", data, self.cpus, False
@@ -218,17 +220,7 @@ class ServerSpec:
         conf.write_text(nginx_config(conf_dir, data, body_tmp, port))
         command = ["nginx", "-p", str(conf_dir), "-e", str(conf_dir / "error.log")]
         command += ["-c", str(conf)]
-        proc = subprocess.Popen(
-            _common.pinned(command, self.cpus),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            _wait_for_port(proc, port, 30)
-        except BaseException:
-            _common.stop(proc)
-            raise
+        proc = _spawn_listening(_common.pinned(command, self.cpus), port, timeout=30)
         endpoint = f"http://127.0.0.1:{port}"
         return Running(
             self.name, proc, endpoint, "AKNGINX", "nginx", data, self.cpus, False, False

@@ -183,17 +183,12 @@ class Walk:
         almost always one (a sorted walk read, decoded and sorted every entry).
         """
         subdirs: list[tuple[str, str]] = []
-        with os.scandir(fd) as entries:
-            for entry in entries:
-                segment = self._segment(entry.name)
-                if segment is None:
-                    continue  # reserved, or not the encoding of any segment
-                key = dirkey + segment
-                if entry.is_file(follow_symlinks=False):
-                    if not self._before_lower(key):
-                        return True
-                elif entry.is_dir(follow_symlinks=False):
-                    subdirs.append((key, entry.name))
+        for key, entry in self._entries(fd, dirkey):
+            if entry.is_file(follow_symlinks=False):
+                if not self._before_lower(key):
+                    return True
+            elif entry.is_dir(follow_symlinks=False):
+                subdirs.append((key, entry.name))
         for key, name in subdirs:
             sub = open_dir(name, fd)
             if sub is None:
@@ -233,18 +228,21 @@ class Walk:
             return None
         return segment
 
-    def _scan(self, fd: int, dirkey: str) -> list[_Item]:
-        items: list[_Item] = []
+    def _entries(self, fd: int, dirkey: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+        """(key, entry) for each entry of ``fd`` that stands for a key segment."""
         with os.scandir(fd) as entries:
             for entry in entries:
                 segment = self._segment(entry.name)
-                if segment is None:
-                    continue  # reserved, or not the encoding of any segment
-                key = dirkey + segment
-                if entry.is_dir(follow_symlinks=False):
-                    items.append(_Item(key, entry.name, _SELF))
-                    items.append(_Item(key + "/", entry.name, _DIR))
-                elif entry.is_file(follow_symlinks=False):
-                    items.append(_Item(key, entry.name, _FILE))
+                if segment is not None:  # else reserved, or no segment's encoding
+                    yield dirkey + segment, entry
+
+    def _scan(self, fd: int, dirkey: str) -> list[_Item]:
+        items: list[_Item] = []
+        for key, entry in self._entries(fd, dirkey):
+            if entry.is_dir(follow_symlinks=False):
+                items.append(_Item(key, entry.name, _SELF))
+                items.append(_Item(key + "/", entry.name, _DIR))
+            elif entry.is_file(follow_symlinks=False):
+                items.append(_Item(key, entry.name, _FILE))
         items.sort(key=attrgetter("sort"))
         return items
