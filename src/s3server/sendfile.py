@@ -72,11 +72,15 @@ class SendfileBody:
         return self._pos - self._start
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {
-            os.SEEK_SET: self._start,
-            os.SEEK_CUR: self._pos,
-            os.SEEK_END: self._end,
-        }[whence]
+        # waitress seeks twice per chunk it sends: no mapping built per call.
+        if whence == os.SEEK_CUR:
+            base = self._pos
+        elif whence == os.SEEK_END:
+            base = self._end
+        elif whence == os.SEEK_SET:
+            base = self._start
+        else:
+            raise ValueError(f"invalid whence: {whence}")
         self._pos = min(max(base + offset, self._start), self._end)
         return self.tell()
 
