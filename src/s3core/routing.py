@@ -21,6 +21,7 @@ __all__ = [
     "ROUTES",
     "SERVER_PREFIX",
     "Route",
+    "addresses_object",
     "parse_query",
     "resolve",
 ]
@@ -168,6 +169,13 @@ def resolve(request: Request, *, domain: str) -> Route:
             extra={"Method": request.method, "ResourceType": target.upper()}
         )
     return Route(operation=operation, bucket=bucket, key=key or None, query=query)
+
+
+def addresses_object(path: str, host: str, *, domain: str) -> bool:
+    """Whether a request for the decoded ``path`` with this ``Host`` names an object
+    (a bucket and a non-empty key), by the rules ``resolve`` applies."""
+    bucket, key = _split_target(path, _virtual_host_bucket(host, domain))
+    return bucket is not None and bool(key)
 
 
 def _virtual_host_bucket(host: str, domain: str) -> str | None:

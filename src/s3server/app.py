@@ -28,6 +28,8 @@ from s3core.http import Headers, Request
 from s3core.operations.objects import ReaderBody
 from s3core.service import S3Service
 from s3server import sendfile
+from s3server.inline import ReaderSpanBody
+from s3server.sendfile import PositionedBody
 
 __all__ = ["create_app"]
 
@@ -100,22 +102,21 @@ class _Sink:
             line.emit(0)
             return
         if env.get(sendfile.ENVIRON_KEY):
-            spanned = _sendfile_body(response.body, line)
-            if spanned is not None:
-                # falcon hands a stream with ``read`` to wsgi.file_wrapper; its
-                # read gives spans, not bytes, which only our channel sends.
-                resp.stream = cast(Any, spanned)
+            positioned = _positioned_body(response.body, line)
+            if positioned is not None:
+                # falcon hands a stream with ``read`` to wsgi.file_wrapper, which
+                # our server's loop reads as the socket drains (s3server.inline);
+                # a file's read gives spans, not bytes, which only our channel
+                # sends.
+                resp.stream = cast(Any, positioned)
                 return
         resp.stream = _LoggedBody(response.body, line)
 
 
-def _sendfile_body(body: object, line: _AccessLine) -> sendfile.SendfileBody | None:
-    """The body as spans of its open file, if it is one (a filesystem GET)."""
-    if not isinstance(body, ReaderBody):
-        return None
-    reader = body.reader
-    fileno, tell = getattr(reader, "fileno", None), getattr(reader, "tell", None)
-    if fileno is None or tell is None or body.length <= 0:
+def _positioned_body(body: object, line: _AccessLine) -> PositionedBody | None:
+    """An object's body as our server's loop reads it: spans of its open file
+    (a filesystem GET, sent with sendfile) or chunks its reader gives."""
+    if not isinstance(body, ReaderBody) or body.length <= 0:
         return None
 
     def done(sent: int) -> None:
@@ -124,7 +125,10 @@ def _sendfile_body(body: object, line: _AccessLine) -> sendfile.SendfileBody | N
         finally:
             line.emit(sent)
 
-    return sendfile.SendfileBody(fileno(), tell(), body.length, done)
+    fileno = getattr(body.reader, "fileno", None)
+    if fileno is not None:
+        return sendfile.SendfileBody(fileno(), body.start, body.length, done)
+    return ReaderSpanBody(body.reader, body.start, body.length, done)
 
 
 def _raw_target(env: dict[str, Any]) -> tuple[str, str]:

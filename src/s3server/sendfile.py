@@ -23,7 +23,13 @@ from typing import Any
 
 import waitress.wasyncore
 
-__all__ = ["ENVIRON_KEY", "FileSpan", "SendfileBody", "SendfileChannelMixin"]
+__all__ = [
+    "ENVIRON_KEY",
+    "FileSpan",
+    "PositionedBody",
+    "SendfileBody",
+    "SendfileChannelMixin",
+]
 
 # Set (to True) in the environ by a server whose channel sends FileSpans.
 ENVIRON_KEY = "s3server.sendfile"
@@ -46,12 +52,12 @@ class FileSpan:
         return self.length
 
 
-class SendfileBody:
-    """``length`` bytes of an open file from ``start``, as waitress's file wrapper
-    reads them: ``read`` gives ``FileSpan``s, ``seek``/``tell`` move through them.
+class PositionedBody:
+    """``length`` bytes of a source from ``start``, as waitress's file wrapper reads
+    them: it moves through the body with ``seek``/``tell``, asks ``read`` for the
+    next chunk, and calls ``close`` once. Subclasses say what ``read`` gives.
 
     Args:
-        fd: the open file (owned by whoever ``on_close`` releases).
         start: the first byte to send.
         length: how many bytes to send.
         on_close: called once with the number of bytes the client was sent (the
@@ -60,9 +66,8 @@ class SendfileBody:
     """
 
     def __init__(
-        self, fd: int, start: int, length: int, on_close: Callable[[int], None]
+        self, start: int, length: int, on_close: Callable[[int], None]
     ) -> None:
-        self._fd = fd
         self._start = start
         self._end = start + length
         self._pos = start
@@ -84,19 +89,35 @@ class SendfileBody:
         self._pos = min(max(base + offset, self._start), self._end)
         return self.tell()
 
-    def read(self, n: int = -1, /) -> FileSpan | bytes:
+    def _take(self, n: int | None) -> int:
+        """How many bytes a ``read(n)`` gives from here (the position moves on)."""
         left = self._end - self._pos
         want = left if n is None or n < 0 else min(n, left)
-        if want <= 0:
-            return b""
-        span = FileSpan(self._fd, self._pos, want)
-        self._pos += want
-        return span
+        return max(want, 0)
 
     def close(self) -> None:
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close(self._pos - self._start)
+
+
+class SendfileBody(PositionedBody):
+    """Bytes of an open file (``fd``, owned by whoever ``on_close`` releases):
+    ``read`` gives ``FileSpan``s, which only our channel sends."""
+
+    def __init__(
+        self, fd: int, start: int, length: int, on_close: Callable[[int], None]
+    ) -> None:
+        super().__init__(start, length, on_close)
+        self._fd = fd
+
+    def read(self, n: int = -1, /) -> FileSpan | bytes:
+        want = self._take(n)
+        if not want:
+            return b""
+        span = FileSpan(self._fd, self._pos, want)
+        self._pos += want
+        return span
 
 
 class SendfileChannelMixin:

@@ -30,7 +30,7 @@ from s3core.backends.filesystem import FilesystemBackend
 from s3core.backends.memory import MemoryBackend
 from s3core.config import MAX_PUT_SIZE, ServiceConfig
 from s3core.service import S3Service
-from s3server import sendfile
+from s3server import inline, sendfile
 from s3server.app import create_app
 from s3server.streaming import StreamingChannelMixin
 
@@ -141,6 +141,7 @@ class _Task(waitress.task.WSGITask):  # type: ignore[misc]
 
 class _Channel(
     sendfile.SendfileChannelMixin,
+    inline.InlineChannelMixin,
     StreamingChannelMixin,
     waitress.channel.HTTPChannel,  # type: ignore[misc]
 ):
@@ -154,17 +155,21 @@ def create_waitress_server(
     port: int = 0,
     threads: int,
     sockets: list[socket.socket] | None = None,
+    run_inline: Callable[[Any], bool] | None = None,
 ) -> Any:
     """A bound, listening waitress server for ``app`` with our settings.
 
     With ``sockets`` (already bound and listening, as the pre-fork workers share
-    one), ``host`` and ``port`` are ignored.
+    one), ``host`` and ``port`` are ignored. ``run_inline`` picks the requests the
+    event loop runs itself (``s3server.inline``); None sends all to the workers.
     """
     where: dict[str, Any] = (
         {"sockets": sockets} if sockets else {"host": host, "port": port}
     )
     server = waitress.server.create_server(app, **where, **waitress_settings(threads))
     server.channel_class = _Channel
+    server.run_inline = run_inline
+    inline.skip_trigger_when_inline(server)
     # waitress warns "Task queue depth is N" each time a request waits for a free
     # thread: with more keep-alive clients than threads that is every request under
     # load, a line of noise each (and 5 % of a small GET's CPU, measured).
@@ -225,7 +230,11 @@ class ServerThread:
         )
         self.app = create_app(self.service)
         self._server = create_waitress_server(
-            self.app, host=host, port=port, threads=threads
+            self.app,
+            host=host,
+            port=port,
+            threads=threads,
+            run_inline=inline.quick_request_predicate(domain),
         )
         self.host = host
         self.port: int = self._server.effective_port
@@ -355,7 +364,11 @@ def serve(
     """
     try:
         server = create_waitress_server(
-            create_app(service), host=host, port=port, threads=threads
+            create_app(service),
+            host=host,
+            port=port,
+            threads=threads,
+            run_inline=inline.quick_request_predicate(service.config.domain),
         )
     except OSError as err:
         raise CannotListen(f"{host}:{port}", err) from err

@@ -271,6 +271,7 @@ class StreamingChannelMixin:
     def received(self, data: bytes) -> bool:
         if not data:
             return False
+        inline = False
         with self.requests_lock:
             if self.will_close or self.close_when_flushed:
                 return False
@@ -307,12 +308,23 @@ class StreamingChannelMixin:
                     if not request.empty:
                         self.requests.append(request)
                         if len(self.requests) == 1:
-                            self.server.add_task(self)
+                            inline = self.runs_inline(request)
+                            if not inline:
+                                self.server.add_task(self)
                     self.request = None
                 if n >= len(data):
                     break
                 data = data[n:]
+        if inline:
+            self.service_inline()  # after the lock: service() takes it
         return True
+
+    def runs_inline(self, request: Any) -> bool:
+        """Whether to run ``request`` on this thread (``s3server.inline``)."""
+        return False
+
+    def service_inline(self) -> None:
+        raise NotImplementedError
 
     def send_continue(self) -> None:
         # waitress writes "100 Continue" and then marks the request incomplete, so

@@ -25,6 +25,7 @@ from types import FrameType
 from s3core.service import S3Service
 from s3server import affinity
 from s3server.app import create_app
+from s3server.inline import quick_request_predicate
 from s3server.server import CannotListen, create_waitress_server
 
 __all__ = ["serve_workers"]
@@ -182,9 +183,12 @@ class _Supervisor:
                     name="s3server-parent-watch",
                     daemon=True,
                 ).start()
-                app = create_app(self.make_service())
+                service = self.make_service()
                 server = create_waitress_server(
-                    app, threads=self.threads, sockets=[self.listeners[slot]]
+                    create_app(service),
+                    threads=self.threads,
+                    sockets=[self.listeners[slot]],
+                    run_inline=quick_request_predicate(service.config.domain),
                 )
                 server.run()
                 code = 0

@@ -136,7 +136,7 @@ def _get_response(call: Call, reader: ObjectReader) -> Response:
     return Response(
         status=206,
         headers=tuple(headers),
-        body=ReaderBody(reader, byte_range.length),
+        body=ReaderBody(reader, byte_range.length, byte_range.start),
         content_length=byte_range.length,
     )
 
@@ -242,15 +242,18 @@ def delete_object(call: Call) -> Response:
 
 
 class ReaderBody:
-    """A response body streaming ``length`` bytes from an open object reader.
+    """A response body streaming ``length`` bytes from an open object reader,
+    which is positioned at byte ``start`` of the object.
 
-    The adapter iterates it and calls ``close``; the reader (an open file for the
-    filesystem backend) is released there, also when the client goes away midway.
+    The adapter iterates it (or reads the reader from ``start`` itself) and calls
+    ``close``; the reader (an open file for the filesystem backend) is released
+    there, also when the client goes away midway.
     """
 
-    def __init__(self, reader: ObjectReader, length: int) -> None:
+    def __init__(self, reader: ObjectReader, length: int, start: int = 0) -> None:
         self.reader = reader
         self.length = length
+        self.start = start
 
     def __iter__(self) -> Iterator[bytes]:
         remaining = self.length

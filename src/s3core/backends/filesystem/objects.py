@@ -101,10 +101,6 @@ class FileReader:
     def seek(self, offset: int, /) -> None:
         self._pos = offset
 
-    def tell(self) -> int:
-        """Where the next ``read`` starts (with ``fileno``, for ``sendfile``)."""
-        return self._pos
-
     def read(self, n: int = -1, /) -> bytes:
         fd = self.fileno()
         # Never past the recorded size: the response's Content-Length says so, even
