@@ -16,7 +16,40 @@ from urllib.parse import unquote
 
 import attrs
 
-__all__ = ["EMPTY_BODY", "Headers", "Readable", "Request", "Response", "ResponseBody"]
+__all__ = [
+    "EMPTY_BODY",
+    "Headers",
+    "Readable",
+    "Request",
+    "Response",
+    "ResponseBody",
+    "parse_query",
+]
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Decode a raw query string; the first value of a repeated name wins.
+
+    What ``urllib.parse.parse_qsl(raw, keep_blank_values=True)`` gives (``+`` is a
+    space, bad UTF-8 becomes U+FFFD), first value kept, without its per-parameter
+    calls: routing and SigV4 both parse every request's query, and a presigned
+    URL carries seven parameters.
+    """
+    out: dict[str, str] = {}
+    if not raw:
+        return out
+    for part in raw.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
+        if name in out:
+            continue
+        if "%" in value or "+" in value:
+            value = unquote(value.replace("+", " "))
+        out[name] = value
+    return out
 
 
 @runtime_checkable

@@ -9,12 +9,12 @@ and runs nothing.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 import attrs
 
 from s3core import errors
-from s3core.http import Request
+from s3core.http import Request, parse_query
 
 __all__ = [
     "COPY_SOURCE",
@@ -120,14 +120,6 @@ class Route:
     bucket: str | None
     key: str | None
     query: dict[str, str]
-
-
-def parse_query(raw: str) -> dict[str, str]:
-    """Decode a raw query string; the first value of a repeated name wins."""
-    out: dict[str, str] = {}
-    for name, value in parse_qsl(raw, keep_blank_values=True):
-        out.setdefault(name, value)
-    return out
 
 
 def resolve(request: Request, *, domain: str) -> Route:

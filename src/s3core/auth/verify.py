@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import re
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from s3core import errors
 from s3core.auth import sigv4, verify_v2
@@ -36,7 +36,7 @@ from s3core.auth.context import (
     utc,
 )
 from s3core.auth.credentials import CredentialStore, User
-from s3core.http import Request
+from s3core.http import Request, parse_query
 
 __all__ = ["MAX_EXPIRES", "MAX_SKEW", "AuthContext", "authenticate", "is_presigned"]
 
@@ -69,7 +69,7 @@ _QueryError = errors.AuthorizationQueryParametersError
 
 def is_presigned(request: Request) -> bool:
     """Whether the request carries presigned-URL (query) authentication."""
-    params = _query_params(request.query)
+    params = parse_query(request.query)
     return "X-Amz-Algorithm" in params or verify_v2.is_query_auth(params)
 
 
@@ -118,7 +118,7 @@ def authenticate(
     """
     now = utc(now)
     domain = _DEFAULT_DOMAIN if domain is None else domain
-    params = _query_params(request.query)
+    params = parse_query(request.query)
     header = request.headers.get("authorization")
     if header is not None:
         if "X-Amz-Algorithm" in params or "Signature" in params:
@@ -141,14 +141,6 @@ def authenticate(
             request, params, credentials=credentials, now=now, domain=domain
         )
     raise errors.AccessDenied()
-
-
-def _query_params(query: str) -> dict[str, str]:
-    """Decoded query parameters, the first value of each name."""
-    params: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        params.setdefault(name, value)
-    return params
 
 
 def _authenticate_header(
