@@ -11,7 +11,9 @@ Only a server whose channel understands spans may be given such a body: ours say
 in the WSGI environ (``ENVIRON_KEY``), and the app falls back to plain chunks
 anywhere else. waitress keeps its own bookkeeping (what is left, when the body is
 done, closing it when the client goes away): it moves through the body with
-``tell``/``seek`` and ``read``, which is all the body implements.
+``tell``/``seek`` and ``read``, which is all the body implements. That part,
+``PositionedBody``, is shared with ``inline.ReaderSpanBody``, whose ``read`` gives
+bytes of any object reader.
 """
 
 from __future__ import annotations
