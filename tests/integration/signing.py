@@ -6,14 +6,17 @@ headers). botocore's own SigV4 signer signs them, so the server's checks stay re
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import urllib.request
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from s3core.auth.presign import presign_url
 from s3server.server import ServerThread
 
 
@@ -63,3 +66,21 @@ def signed_request(
     )
     out.add_header("Host", host_header)
     return out
+
+
+def presigned_target(server: ServerThread, method: str, bucket: str, key: str) -> str:
+    """The path and query of a SigV4 URL presigned now by the server's first user,
+    for raw HTTP clients (``Host`` must be the server's ``127.0.0.1:port``)."""
+    url = urlsplit(
+        presign_url(
+            method=method,
+            endpoint_url=server.endpoint_url,
+            bucket=bucket,
+            key=key,
+            access_key=server.access_key,
+            secret_key=server.secret_key,
+            region=server.region,
+            now=dt.datetime.now(dt.timezone.utc),
+        )
+    )
+    return f"{url.path}?{url.query}"

@@ -9,7 +9,6 @@ other connection served, for both backends.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import http.client
 import logging
@@ -19,14 +18,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.config import Config
 
-from s3core.auth.presign import presign_url
 from s3server.inline import quick_request_predicate
 from s3server.server import ServerThread, create_waitress_server
+from tests.integration.signing import presigned_target
 
 MIB = 1 << 20
 
@@ -65,6 +63,7 @@ def recorder() -> Iterator[tuple[_ThreadRecorder, int]]:
         ("HEAD", "/bucket/key", "127.0.0.1", True),
         ("HEAD", "/bucket", "127.0.0.1", True),
         ("GET", "/key", "bucket.localhost", True),  # virtual-hosted object
+        ("GET", "/bucket/key?uploadId=abc", "127.0.0.1", False),  # ListParts
         ("GET", "/bucket", "127.0.0.1", False),  # a listing
         ("GET", "/bucket/?list-type=2", "127.0.0.1", False),
         ("GET", "/", "bucket.localhost", False),  # virtual-hosted listing
@@ -113,22 +112,6 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerThr
         yield srv
 
 
-def _presigned(server: ServerThread, method: str, key: str) -> str:
-    url = urlsplit(
-        presign_url(
-            method=method,
-            endpoint_url=server.endpoint_url,
-            bucket="bkt",
-            key=key,
-            access_key=server.access_key,
-            secret_key=server.secret_key,
-            region="us-east-1",
-            now=dt.datetime.now(dt.timezone.utc),
-        )
-    )
-    return f"{url.path}?{url.query}"
-
-
 def test_a_stalled_big_get_leaves_the_loop_serving(
     server: ServerThread, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -144,7 +127,7 @@ def test_a_stalled_big_get_leaves_the_loop_serving(
     slow = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     try:
-        target = _presigned(server, "GET", "big")
+        target = presigned_target(server, "GET", "bkt", "big")
         slow.sendall(
             f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
         )

@@ -8,7 +8,6 @@ is being sent, and the access log's byte count.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import http.client
 import logging
@@ -19,14 +18,13 @@ import wsgiref.simple_server
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 
-from s3core.auth.presign import presign_url
 from s3server import create_app, make_user
 from s3server.server import ServerThread
+from tests.integration.signing import presigned_target
 
 MIB = 1 << 20
 SIZE = 64 * MIB  # well over the socket buffers: the sending waits on the client
@@ -61,21 +59,10 @@ def _get(
     key: str,
     **headers: str,
 ) -> http.client.HTTPResponse:
-    url = urlsplit(
-        presign_url(
-            method="GET",
-            endpoint_url=server.endpoint_url,
-            bucket="bkt",
-            key=key,
-            access_key=server.access_key,
-            secret_key=server.secret_key,
-            region="us-east-1",
-            now=dt.datetime.now(dt.timezone.utc),
-        )
-    )
-    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    target = presigned_target(server, "GET", "bkt", key)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     opened.append(conn)
-    conn.request("GET", f"{url.path}?{url.query}", headers=headers)
+    conn.request("GET", target, headers=headers)
     return conn.getresponse()
 
 
