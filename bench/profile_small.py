@@ -300,12 +300,17 @@ def main() -> int:
         default="filesystem,memory",
         help="comma-separated: filesystem, filesystem-nofsync, memory",
     )
-    parser.add_argument("--ops", default="PUT,GET")
+    parser.add_argument("--ops", default="PUT,GET", help="comma-separated: PUT, GET")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--server-cpus", default="0")
     parser.add_argument("--client-cpus", default="1")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
+    unknown = set(args.ops.split(",")) - {"PUT", "GET"}
+    if unknown:
+        # The load is presigned for PUT and GET only: another method would be
+        # refused by the server, and the profile would be of its error path.
+        parser.error(f"--ops takes PUT and GET, not {', '.join(sorted(unknown))}")
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="s3bench-prof-"))
     today = dt.date.today().isoformat()
