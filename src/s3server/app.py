@@ -29,7 +29,6 @@ from s3core.operations.objects import ReaderBody
 from s3core.service import S3Service
 from s3server import sendfile
 from s3server.inline import ReaderSpanBody
-from s3server.sendfile import PositionedBody
 
 __all__ = ["create_app"]
 
@@ -113,7 +112,7 @@ class _Sink:
         resp.stream = _LoggedBody(response.body, line)
 
 
-def _positioned_body(body: object, line: _AccessLine) -> PositionedBody | None:
+def _positioned_body(body: object, line: _AccessLine) -> sendfile.PositionedBody | None:
     """An object's body as our server's loop reads it: spans of its open file
     (a filesystem GET, sent with sendfile) or chunks its reader gives."""
     if not isinstance(body, ReaderBody) or body.length <= 0:

@@ -97,13 +97,13 @@ class InlineChannelMixin:
     def runs_inline(self, request: Any) -> bool:
         """Whether the loop should run ``request`` itself (called holding the
         channel's request lock; the caller runs it after releasing the lock)."""
-        quick = getattr(self.server, "run_inline", None)
+        quick = self.server.run_inline  # set by create_waitress_server
         # A body still streaming in is fed by the loop: a request reading it must
         # run on a worker.
         return (
             quick is not None
             and not request.error
-            and not getattr(request, "streams", False)
+            and not request.streams
             and quick(request)
         )
 

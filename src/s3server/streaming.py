@@ -241,6 +241,9 @@ class StreamingChannelMixin:
     close_when_flushed: bool
     sent_continue: bool
     total_outbufs_len: int
+    # From inline.InlineChannelMixin: which requests the loop runs itself.
+    runs_inline: Callable[[Any], bool]
+    service_inline: Callable[[], None]
 
     def readable(self) -> bool:
         # The event loop asks every connection on every turn: HTTPChannel.readable
@@ -318,13 +321,6 @@ class StreamingChannelMixin:
         if inline:
             self.service_inline()  # after the lock: service() takes it
         return True
-
-    def runs_inline(self, request: Any) -> bool:
-        """Whether to run ``request`` on this thread (``s3server.inline``)."""
-        return False
-
-    def service_inline(self) -> None:
-        raise NotImplementedError
 
     def send_continue(self) -> None:
         # waitress writes "100 Continue" and then marks the request incomplete, so
