@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, SupportsIndex
+from typing import Any
 
 import waitress
 import waitress.channel
@@ -32,6 +32,7 @@ from s3core.config import MAX_PUT_SIZE, ServiceConfig
 from s3core.service import S3Service
 from s3server import inline, sendfile
 from s3server.app import create_app
+from s3server.response_head import response_head
 from s3server.streaming import StreamingChannelMixin
 
 __all__ = ["CannotListen", "ServerThread", "make_user", "serve"]
@@ -106,24 +107,6 @@ def waitress_settings(threads: int) -> dict[str, Any]:
     }
 
 
-class _MetadataName(str):
-    """A header name waitress must send as it is.
-
-    waitress writes every response header name capitalised per hyphen-separated part
-    (``X-Amz-Meta-Color``). Header names are case-insensitive, but SDKs build the
-    user-metadata dict from the names as received, and S3 sends them lower-case: a
-    test that reads ``Metadata["color"]`` from S3 must read it here too.
-    """
-
-    def split(self, sep: str | None = None, maxsplit: SupportsIndex = -1) -> list[Any]:
-        return [_KeptPart(part) for part in str.split(self, sep, maxsplit)]
-
-
-class _KeptPart(str):
-    def capitalize(self) -> str:
-        return str(self)
-
-
 class _Task(waitress.task.WSGITask):  # type: ignore[misc]
     def get_environment(self) -> dict[str, Any]:
         environ: dict[str, Any] = super().get_environment()
@@ -131,12 +114,20 @@ class _Task(waitress.task.WSGITask):  # type: ignore[misc]
         return environ
 
     def build_response_header(self) -> bytes:
-        headers: list[tuple[str, str]] = self.response_headers  # type: ignore[has-type]
-        self.response_headers = [
-            (_MetadataName(name) if name.lower().startswith("x-amz-meta-") else name, v)
-            for name, v in headers
-        ]
-        return super().build_response_header()  # type: ignore[no-any-return]
+        head = response_head(
+            version=self.version,
+            status=self.status,
+            headers=self.response_headers,  # type: ignore[has-type]
+            content_length=self.content_length,
+            request_connection=self.request.headers.get("CONNECTION", "").lower(),
+            ident=self.channel.server.adj.ident,
+            start_time=self.start_time,
+            closing=self.close_on_finish,  # type: ignore[has-type]
+        )
+        self.response_headers = head.headers
+        self.close_on_finish = head.close
+        self.chunked_response = head.chunked
+        return head.data
 
 
 class _Channel(
