@@ -32,6 +32,7 @@ from s3core.config import MAX_PUT_SIZE, ServiceConfig
 from s3core.service import S3Service
 from s3server import inline, sendfile
 from s3server.app import create_app
+from s3server.direct_send import DirectSendChannelMixin
 from s3server.response_head import response_head
 from s3server.streaming import StreamingChannelMixin
 
@@ -131,6 +132,7 @@ class _Task(waitress.task.WSGITask):  # type: ignore[misc]
 
 
 class _Channel(
+    DirectSendChannelMixin,
     sendfile.SendfileChannelMixin,
     inline.InlineChannelMixin,
     StreamingChannelMixin,
