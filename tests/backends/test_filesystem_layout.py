@@ -9,6 +9,7 @@ import hashlib
 import multiprocessing
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -335,6 +336,29 @@ def test_hand_made_bucket_directory_is_adopted(root: Path) -> None:
     assert (info.owner_id, info.created) == ("d", START)
     assert fs.get_bucket("manual") == info
     assert [e.key for e in objects(fs, "manual")] == ["sub/f.txt"]
+
+
+def test_bucket_record_changed_on_disk_is_read_again(
+    fs: FilesystemBackend, root: Path
+) -> None:
+    """A record another process replaced, or a hand edit of the same size, is seen
+    at the next get_bucket (the parsed record is reused only while its stat holds)."""
+    assert fs.get_bucket(BUCKET).owner_id == "owner"
+    other = FilesystemBackend(root, fsync=False, clock=TickingClock())
+    other.delete_bucket(BUCKET)
+    other.create_bucket(BUCKET, owner_id="other", created=START)
+    assert fs.get_bucket(BUCKET).owner_id == "other"
+    record = root / ".s3server" / "buckets" / f"{BUCKET}.json"
+    # In place, same length: only the timestamps tell. Wait out their granularity
+    # (the kernel's clock tick), which no hand edit beats.
+    time.sleep(0.05)
+    with open(record, "r+b") as f:
+        text = f.read()
+        f.seek(0)
+        f.write(text.replace(b'"other"', b'"third"'))
+    assert fs.get_bucket(BUCKET).owner_id == "third"
+    record.unlink()  # no record: the directory is adopted afresh
+    assert fs.get_bucket(BUCKET).owner_id == ""  # the default owner
 
 
 def test_delete_bucket_cleans_up(fs: FilesystemBackend, root: Path, bdir: Path) -> None:

@@ -110,8 +110,35 @@ def _is_bucket_dir(store: Store, bucket: str) -> bool:
 def get(store: Store, bucket: str) -> BucketInfo:
     if not _is_bucket_dir(store, bucket):
         raise errors.NoSuchBucket(extra={"BucketName": bucket})
-    info = _load(bucket, read_small(store.paths.record(bucket)))
+    info = _cached_record(store, bucket)
     return info if info is not None else _adopt(store, bucket)
+
+
+# Bucket records kept in the cache at most (one per bucket; a bound, not a policy).
+_RECORDS_CACHED = 10_000
+
+
+def _cached_record(store: Store, bucket: str) -> BucketInfo | None:
+    # Every request reads its bucket's record (the owner check): one stat instead
+    # of open, read, close and a JSON parse. Records are replaced by rename (a new
+    # inode) and any edit in place moves ctime, so a matching stamp means the same
+    # bytes. The stat comes first: a record replaced between it and the read is
+    # cached under the old stamp and read again next time, never served stale.
+    path = store.paths.record(bucket)
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    cached = store.bucket_records.get(bucket)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    info = _load(bucket, read_small(path))
+    if info is not None:
+        if len(store.bucket_records) >= _RECORDS_CACHED:
+            store.bucket_records.clear()
+        store.bucket_records[bucket] = (stamp, info)
+    return info
 
 
 def _adopt(store: Store, bucket: str) -> BucketInfo:

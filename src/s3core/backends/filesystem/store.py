@@ -3,8 +3,10 @@
 This module owns a ``Store``: the data root's paths and settings, bucket directory
 lookup, the locks of a bucket and of a key, hashed-name records, and describing an
 object (its sidecar record if it matches the file, else one computed and cached). It
-keeps no state that is not re-validated on disk: the only in-process cache maps
-SHA-256 digests to the segments that hash to them, which cannot go stale.
+keeps no state that is not re-validated on disk: one in-process cache maps SHA-256
+digests to the segments that hash to them, which cannot go stale; the other keeps
+parsed bucket records beside the ``stat`` of the file they were read from, and is
+used only while a fresh ``stat`` matches.
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ from s3core.backends.filesystem.tree import (
     open_dirs,
     open_regular,
 )
+from s3core.models import BucketInfo
 
 __all__ = ["CANNOT_WRITE", "Clock", "Store", "valid_bucket_dirname"]
 
 Clock = Callable[[], dt.datetime]
+# A record file's (inode, size, mtime_ns, ctime_ns).
+RecordStamp = tuple[int, int, int, int]
 # Attempts at a consistent (file, record) pair while writers replace the file.
 _DESCRIBE_ATTEMPTS = 3
 # Errors of a disk that takes no writes: full, over quota, read-only, not ours.
@@ -85,6 +90,10 @@ class Store:
         self.clock = clock
         self.default_owner_id = default_owner_id
         self._segments: dict[str, str] = {}
+        # Bucket name -> (record file's stat stamp, parsed record): see buckets.get.
+        self.bucket_records: dict[
+            str, tuple[tuple[int, int, int, int], BucketInfo]
+        ] = {}
 
     # -- buckets and locks -----------------------------------------------------
 
