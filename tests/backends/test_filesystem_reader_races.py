@@ -9,6 +9,7 @@ the pair under the key's lock rather than hash the file and lose its metadata.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -56,8 +57,13 @@ class _OverwriteBeforeRecordRead:
                 BUCKET,
                 self._key,
                 body,
+                etag=_md5(body),
                 meta=ObjectMeta(content_type=f"x/v{self.commits}"),
             )
+
+
+def _md5(body: bytes) -> str:
+    return hashlib.md5(body).hexdigest()
 
 
 @pytest.fixture
@@ -71,7 +77,7 @@ def fs(tmp_path: Path) -> FilesystemBackend:
 def test_reader_keeps_metadata_while_writers_replace_the_file(
     fs: FilesystemBackend, monkeypatch: pytest.MonkeyPatch, verb: str
 ) -> None:
-    put(fs, BUCKET, "k", b"v0", meta=ObjectMeta(content_type="x/v0"))
+    put(fs, BUCKET, "k", b"v0", etag=_md5(b"v0"), meta=ObjectMeta(content_type="x/v0"))
     interfere = _OverwriteBeforeRecordRead(fs, "k")
     monkeypatch.setattr(fs._store, "versions", interfere)
 
@@ -80,11 +86,14 @@ def test_reader_keeps_metadata_while_writers_replace_the_file(
             body = reader.read()
             info = reader.info
         assert info.meta.content_type == "x/" + body.decode()
+        assert info.etag == _md5(body)
     else:
         info = fs.head_object(BUCKET, "k")
-        # No body: the content type names a version that was current at some point.
-        assert info.meta.content_type.startswith("x/v")
-        assert info.etag.strip('"') != ""
+        # No body: the content type names a version that was current at some point,
+        # and the ETag and size must be that same version's.
+        version = info.meta.content_type.removeprefix("x/")
+        assert version.startswith("v")
+        assert (info.etag, info.size) == (_md5(version.encode()), len(version))
     # The window really was hit on every unlocked attempt.
     assert interfere.calls >= 3
     assert interfere.commits >= 4
