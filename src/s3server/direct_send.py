@@ -11,9 +11,10 @@ Why: waitress queues first and then sends (``send_bytes`` is 1). Between the two
 the channel has bytes queued, so the event loop, between any two system calls of
 the worker (each one lets the GIL go), finds the channel writable, asks ``select``,
 which answers at once, fails to take the lock the worker holds, and goes round
-again. Measured with 16 clients deleting on the filesystem backend: 8.7 turns of
-the loop per request, each asking every connection whether it is readable and
-writable; 2.8 with the memory backend, whose worker makes fewer system calls.
+again. Measured with 16 clients deleting on the filesystem backend: 8.2 turns of
+the loop per request (``select`` reporting 8.7 writable sockets), each asking every
+connection whether it is readable and writable; 2.8 with the memory backend, whose
+worker makes fewer system calls. With this: 1.1 and 0.2.
 """
 
 from __future__ import annotations
