@@ -206,6 +206,21 @@ def test_complete_checks_the_write_condition(backend: Backend, bucket: str) -> N
     assert read_all(backend, bucket, "big/file") == b"new"
 
 
+def test_complete_joins_the_parts_as_named(backend: Backend, bucket: str) -> None:
+    """The object is the named parts in the given order, a part named twice twice
+    (the service refuses that with InvalidPartOrder; the backend still joins what it
+    is given), and unnamed parts are dropped with the upload."""
+    upload = start(backend, bucket)
+    one = upload_part(backend, bucket, upload, 1, b"first")
+    upload_part(backend, bucket, upload, 2, b"unused")
+    three = upload_part(backend, bucket, upload, 3, b"third")
+    info = complete(backend, bucket, upload, [one, three, one])
+    assert info.size == 15
+    assert read_all(backend, bucket, "big/file") == b"firstthirdfirst"
+    with pytest.raises(errors.NoSuchUpload):
+        backend.list_parts(bucket, upload.key, upload.upload_id)
+
+
 def test_abort_forgets_the_upload(backend: Backend, bucket: str) -> None:
     """After an abort the upload and its parts are gone; a late part is refused."""
     upload = start(backend, bucket)

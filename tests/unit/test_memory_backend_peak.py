@@ -2,7 +2,7 @@
 
 Measured in a fresh process (its peak resident size, ``VmHWM``), so that nothing
 else the test run allocated counts: 256 MiB written in 1 MiB chunks, through an
-object writer and through a part writer.
+object writer, through a part writer, and as four parts completed into one object.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ if sys.argv[1] == "object":
     assert reader.info.size == 256 * len(chunk)
     reader.seek(255 * len(chunk))
     assert reader.read() == chunk[:-1] + bytes([255])
-else:
+elif sys.argv[1] == "part":
     upload = backend.create_upload(
         "b", "k", initiated=when, owner_id="o", meta=ObjectMeta()
     )
@@ -48,11 +48,29 @@ else:
         writer.write(chunk[:-1] + bytes([i]))
     part = writer.commit(etag="e")
     assert part.size == 256 * len(chunk)
+else:  # four parts of 64 MiB, then the upload completed into one object
+    upload = backend.create_upload(
+        "b", "k", initiated=when, owner_id="o", meta=ObjectMeta()
+    )
+    parts = []
+    for number in range(1, 5):
+        writer = backend.open_part_writer("b", "k", upload.upload_id, number)
+        for i in range(64):
+            writer.write(chunk[:-1] + bytes([number]))
+        parts.append(writer.commit(etag=f"e{number}"))
+    info = backend.complete_upload(
+        "b", "k", upload.upload_id, parts, meta=ObjectMeta(), etag="e-4"
+    )
+    assert info.size == 256 * len(chunk) and info.part_sizes == (64 << 20,) * 4
+    reader = backend.open_object("b", "k")
+    for number in range(1, 5):
+        reader.seek((number * 64 - 1) * len(chunk))
+        assert reader.read(len(chunk)) == chunk[:-1] + bytes([number])
 print(peak_mib() - before)
 """
 
 
-@pytest.mark.parametrize("writer", ["object", "part"])
+@pytest.mark.parametrize("writer", ["object", "part", "completed upload"])
 def test_stored_bytes_peak_near_their_size(writer: str) -> None:
     """256 MiB stored: the process peak grows by well under 2 x 256 MiB."""
     done = subprocess.run(

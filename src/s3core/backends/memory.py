@@ -335,19 +335,21 @@ class MemoryBackend:
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         with self._lock:
-            self._bucket(bucket)
-            chunks = self._uploads.part_bytes(bucket, key, upload_id, parts)
-            info = self._publish_locked(
+            current = self._bucket(bucket).objects.get(key)
+            self._uploads.check_parts(bucket, key, upload_id, parts)
+            # Checked before the parts are consumed: a failed condition leaves the
+            # upload whole, for the client to complete again.
+            check_write_condition(condition, current.info if current else None, key)
+            data = self._uploads.take_joined(bucket, key, upload_id, parts)
+            return self._publish_locked(
                 bucket,
                 key,
-                b"".join(chunks),
+                data,
                 meta=meta,
                 etag=etag,
-                condition=condition,
+                condition=None,  # checked above, under the same lock
                 part_sizes=tuple(part.size for part in parts),
             )
-            self._uploads.remove(bucket, key, upload_id)
-            return info
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         with self._lock:
