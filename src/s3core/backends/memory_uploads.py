@@ -125,14 +125,11 @@ class UploadTable:
     ) -> Data:
         """The bytes of ``parts`` in order, joined; the upload is forgotten.
 
+        ``parts`` must have passed ``check_parts`` under the same hold of the lock.
         Each part's bytes are let go as soon as they are copied, so the join peaks
         near the object's size: joining a list of every part's bytes held the parts
         and the joined copy at once, twice the object.
-
-        Raises:
-            NoSuchUpload, InvalidPart: nothing has changed.
         """
-        self.check_parts(bucket, key, upload_id, parts)
         stored = self._stored(bucket, key, upload_id)
         del self._buckets[bucket][upload_id]
         numbers = [part.part_number for part in parts]
