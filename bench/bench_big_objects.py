@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import boto3
 from _common import (
     MIB,
+    default_scratch_parent,
     disk_baseline,
     make_source,
     peak_rss_mib,
@@ -105,7 +106,9 @@ def main() -> int:
     parser.add_argument("--backend", default="filesystem")
     args = parser.parse_args()
     size = args.size_mib * MIB
-    scratch = Path(tempfile.mkdtemp(prefix="s3bench-", dir=args.dir))
+    scratch = Path(
+        tempfile.mkdtemp(prefix="s3bench-", dir=args.dir or default_scratch_parent())
+    )
     key, secret = "BENCH" + secrets.token_hex(6).upper(), secrets.token_hex(20)
     proc = None
     try:

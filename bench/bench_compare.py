@@ -383,7 +383,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--server-cpus", default="0")
     add("--client-cpus", default="1")
     add("--two-cpus", default="0,1")
-    add("--dir", default=None, help="scratch directory (on the disk to measure)")
+    add(
+        "--dir",
+        default=None,
+        help="scratch directory (on the disk to measure; default /var/tmp)",
+    )
     add("--output", default=None, help="results file (default results/<date>.md)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -412,7 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         for s in all_specs(args.server_cpus, args.two_cpus)
         if not wanted or s.name in wanted
     ]
-    scratch = Path(tempfile.mkdtemp(prefix="s3bench-cmp-", dir=args.dir))
+    scratch = Path(
+        tempfile.mkdtemp(
+            prefix="s3bench-cmp-", dir=args.dir or _common.default_scratch_parent()
+        )
+    )
     machine = _common.machine_description(scratch)
     started = time.perf_counter()
     report: Result = {"servers": {}, "specs": specs}
