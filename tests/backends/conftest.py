@@ -1,9 +1,10 @@
 """Fixtures for the backend contract suite: every test runs against every backend.
 
-Like falcon's tests run over app kinds, ``backend`` is parametrised over ``memory`` and
-``filesystem`` (under ``tmp_path``, without fsync: durability is not what these tests
-observe, and it would make them slow). Both get a ``TickingClock``, so timestamps are
-predictable and no test patches time.
+Like falcon's tests run over app kinds, ``backend`` is parametrised over ``memory``,
+``filesystem`` and ``filesystem-sidecars`` (records in sidecar files, as on a
+filesystem without extended attributes), both under ``tmp_path`` and without fsync:
+durability is not what these tests observe, and it would make them slow. All get a
+``TickingClock``, so timestamps are predictable and no test patches time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from s3core.backends.filesystem import FilesystemBackend
 from s3core.backends.memory import MemoryBackend
 from s3core.models import ObjectInfo, ObjectMeta, WriteCondition
 
-BACKEND_KINDS = ["memory", "filesystem"]
+BACKEND_KINDS = ["memory", "filesystem", "filesystem-sidecars"]
 START = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 
 
@@ -41,7 +42,9 @@ def make_backend(kind: str, root: Path, clock: Callable[[], dt.datetime]) -> Bac
     """A fresh, empty backend of ``kind`` (storing under ``root`` if it needs to)."""
     if kind == "memory":
         return MemoryBackend(clock=clock)
-    return FilesystemBackend(root, fsync=False, clock=clock)
+    return FilesystemBackend(
+        root, fsync=False, clock=clock, xattrs=kind != "filesystem-sidecars"
+    )
 
 
 @pytest.fixture

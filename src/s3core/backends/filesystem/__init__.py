@@ -7,7 +7,8 @@ It must stay safe with several processes on one data directory, so it keeps no s
 in memory that is not validated against the disk. The modules, outermost first:
 ``backend`` (the verbs), ``buckets``, ``uploads`` (multipart state) and
 ``upload_records``, ``objects`` (readers, writers, deletes), ``walk`` (listing order),
-``store`` (shared steps), ``tree`` (paths on disk), ``meta`` (sidecars), ``layout``
+``store`` (shared steps), ``tree`` (paths on disk), ``meta`` (the record format and
+its identity check), ``xattr`` (records in the data file's attribute), ``layout``
 (key <-> names, pure), ``copying`` (file-to-file copies), ``atomic``, ``locks`` and
 ``oserrors`` (the one ``OSError`` boundary).
 """

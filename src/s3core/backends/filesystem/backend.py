@@ -76,6 +76,11 @@ class FilesystemBackend:
             first ``create_upload`` and then by at most one ``create_upload`` an
             hour. ``None`` keeps them until completed or aborted;
             ``expire_uploads`` sweeps on demand (a cron job can call it).
+        xattrs: keep each object's record (ETag, content type, user metadata,
+            checksums) in an extended attribute of its data file, published by
+            the same rename as the bytes, wherever the filesystem takes one; else,
+            and always when ``False``, in a sidecar file under ``.s3server/meta``.
+            Records are read from either, so data written one way reads the other.
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class FilesystemBackend:
         clock: Clock = _utcnow,
         default_owner_id: str = "",
         upload_expiry: dt.timedelta | None = DEFAULT_UPLOAD_EXPIRY,
+        xattrs: bool = True,
     ) -> None:
         with translate_os_errors():
             os.makedirs(root, exist_ok=True)
@@ -96,7 +102,11 @@ class FilesystemBackend:
                 os.makedirs(path, exist_ok=True)
             _remove_stale_temps(paths.tmp)
         self._store = Store(
-            paths, fsync=fsync, clock=clock, default_owner_id=default_owner_id
+            paths,
+            fsync=fsync,
+            clock=clock,
+            default_owner_id=default_owner_id,
+            xattrs=xattrs,
         )
         self._upload_expiry = upload_expiry
         self._last_sweep = -float("inf")

@@ -19,6 +19,8 @@ import weakref
 from contextlib import ExitStack
 from types import TracebackType
 
+import attrs
+
 from s3core import errors
 from s3core.backends.base import check_write_condition
 from s3core.backends.filesystem.atomic import (
@@ -203,8 +205,6 @@ class FileWriter:
                 fd = self._handle.fd
                 mtime = mtime_ns_for(store.clock())
                 os.utime(fd, ns=(mtime, mtime))
-                if store.fsync:  # after utime: the mtime is part of the identity
-                    os.fsync(fd)
                 version = Version(
                     identity=Identity.of(os.fstat(fd)),
                     etag=etag,
@@ -212,11 +212,18 @@ class FileWriter:
                     parts_count=len(part_sizes) if part_sizes else parts_count,
                     part_sizes=part_sizes,
                 )
+                in_file = store.attach(fd, self._key, version)
+                if store.fsync:  # after utime and the attribute: both are published
+                    os.fsync(fd)
                 # The descriptor stays open (and the file locked) until it is
                 # renamed into place: an unlocked temporary file is an orphan to
                 # another process starting up.
                 return _publish(
-                    store, self._bucket, self._key, self._handle, version, condition
+                    store,
+                    self._bucket,
+                    self._key,
+                    self._handle,
+                    _Commit(version, condition, in_file=in_file),
                 )
         finally:
             # The descriptor, and the temporary file unless it was published.
@@ -229,15 +236,20 @@ class FileWriter:
             self._release()
 
 
+@attrs.frozen
+class _Commit:
+    """What a commit publishes: the record, the write condition, and whether the
+    record travels in the data file's attribute (no sidecar to write)."""
+
+    version: Version
+    condition: WriteCondition | None
+    in_file: bool = attrs.field(kw_only=True)
+
+
 def _publish(
-    store: Store,
-    bucket: str,
-    key: str,
-    handle: Handle,
-    version: Version,
-    condition: WriteCondition | None,
+    store: Store, bucket: str, key: str, handle: Handle, commit: _Commit
 ) -> ObjectInfo:
-    args = (store, bucket, key, handle, version, condition)
+    args = (store, bucket, key, handle, commit)
     try:
         with store.bucket_lock(bucket, exclusive=False), store.key_lock(bucket, key):
             return _publish_locked(*args, exclusive=False)
@@ -254,12 +266,12 @@ def _publish_locked(
     bucket: str,
     key: str,
     handle: Handle,
-    version: Version,
-    condition: WriteCondition | None,
+    commit: _Commit,
     *,
     exclusive: bool,
 ) -> ObjectInfo:
     names = key_to_names(key)
+    version, condition = commit.version, commit.condition
     for _ in range(_PUBLISH_ATTEMPTS):
         with ExitStack() as stack:
             bucket_fd = store.bucket_fd(bucket, stack)
@@ -270,16 +282,23 @@ def _publish_locked(
             if fds is None:
                 continue  # a concurrent delete removed a directory we made
             parent, name = fds[-1], names[-1]
-            previous = _current(
-                store, bucket, key, parent, name, stack, need_etag=condition is not None
-            )
-            if condition is not None:
-                current = previous.info(key) if previous is not None else None
-                check_write_condition(condition, current, key)
-            # The old record stays beside the new one: a reader that opened the old
-            # file just before the rename still finds its metadata.
-            kept = (previous,) if previous is not None else ()
-            store.write_versions(bucket, key, (version, *kept))
+            previous = None
+            if condition is not None or not commit.in_file:
+                need_etag = condition is not None
+                previous = _current(
+                    store, bucket, key, parent, name, stack, need_etag=need_etag
+                )
+                if condition is not None:
+                    current = previous.info(key) if previous is not None else None
+                    check_write_condition(condition, current, key)
+            if not commit.in_file:
+                # The old record stays beside the new one: a reader that opened the
+                # old file just before the rename still finds its metadata. (A
+                # record in the file's attribute needs neither: readers take it
+                # from the file they opened, and an older sidecar is left as it is
+                # for the readers of older versions.)
+                kept = (previous,) if previous is not None else ()
+                store.write_versions(bucket, key, (version, *kept))
             try:
                 target_fd = _replace_into(handle.temp or "", parent, name, stack)
             except (IsADirectoryError, FileNotFoundError):

@@ -2,7 +2,8 @@
 
 This module owns a ``Store``: the data root's paths and settings, bucket directory
 lookup, the locks of a bucket and of a key, hashed-name records, and describing an
-object (its sidecar record if it matches the file, else one computed and cached). It
+object (the record in its data file's attribute or its sidecar, whichever matches the
+file, else one computed and cached in a sidecar). It
 keeps no state that is not re-validated on disk: one in-process cache maps SHA-256
 digests to the segments that hash to them, which cannot go stale; the other keeps
 parsed bucket records beside the ``stat`` of the file they were read from, and is
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from s3core import errors
-from s3core.backends.filesystem import locks
+from s3core.backends.filesystem import locks, xattr
 from s3core.backends.filesystem.atomic import (
     create_exclusive,
     open_dir,
@@ -83,10 +84,19 @@ class Store:
     """Paths, settings and the building blocks shared by buckets and objects."""
 
     def __init__(
-        self, paths: Paths, *, fsync: bool, clock: Clock, default_owner_id: str
+        self,
+        paths: Paths,
+        *,
+        fsync: bool,
+        clock: Clock,
+        default_owner_id: str,
+        xattrs: bool = True,
     ) -> None:
         self.paths = paths
         self.fsync = fsync
+        # Whether commits try to keep records in an attribute of the data file
+        # (``xattr``); records are read from attributes either way.
+        self.xattrs = xattrs
         self.clock = clock
         self.default_owner_id = default_owner_id
         self._segments: dict[str, str] = {}
@@ -171,7 +181,7 @@ class Store:
                 data = segment.encode("utf-8")
                 create_exclusive(path, data, tmp_dir=self.paths.tmp, fsync=self.fsync)
 
-    # -- sidecars --------------------------------------------------------------
+    # -- records: sidecars and attributes -----------------------------------
 
     def versions(self, bucket: str, key: str) -> tuple[Version, ...]:
         return load_sidecar(read_small(self.paths.sidecar(bucket, key)), key)
@@ -188,6 +198,11 @@ class Store:
 
     def drop_versions(self, bucket: str, key: str) -> None:
         unlink_quietly(self.paths.sidecar(bucket, key))
+
+    def attach(self, fd: int, key: str, version: Version) -> bool:
+        """Keep ``version`` in an attribute of the (temporary) data file ``fd``;
+        ``False`` if this store or its filesystem does not: then in the sidecar."""
+        return self.xattrs and xattr.attach(fd, key, version)
 
     # -- describing objects ----------------------------------------------------
 
@@ -223,7 +238,7 @@ class Store:
             if found is None:
                 raise errors.NoSuchKey(extra={"Key": key})
             try:
-                version = match(self.versions(bucket, key), found.stat)
+                version = self.record_of(bucket, key, found)
                 if version is None and not locked and _replaced(found):
                     # A writer published between our open and our read of the
                     # sidecar: start over rather than hash an old file.
@@ -246,16 +261,13 @@ class Store:
 
         ``None`` if it is gone (a listing then skips it).
         """
-        st = lstat(name, dir_fd)
-        if st is None:
-            return None
-        version = match(self.versions(bucket, key), st)
-        if version is not None:
-            return version
         found = open_regular(dir_fd, name)
         if found is None:
             return None
         try:
+            version = self.record_of(bucket, key, found)
+            if version is not None:
+                return version
             version = hash_version(found.fd, found.stat, key)
         finally:
             os.close(found.fd)
@@ -263,7 +275,14 @@ class Store:
         return version
 
     def record_of(self, bucket: str, key: str, found: Located) -> Version | None:
-        """The sidecar record describing ``found``, if one does."""
+        """The record describing ``found``: its own attribute's, else its sidecar's.
+
+        The attribute is read from the open file, so it is the record of the very
+        version ``found`` holds; a sidecar is checked against ``found``'s identity.
+        """
+        version = xattr.read(found.fd, key, found.stat)
+        if version is not None:
+            return version
         return match(self.versions(bucket, key), found.stat)
 
     def describe_current(self, bucket: str, key: str, found: Located) -> Version:
