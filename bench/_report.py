@@ -68,6 +68,32 @@ def _small(report: dict[str, Any], names: list[str]) -> list[str]:
     return lines
 
 
+def _put_rounds(report: dict[str, Any], names: list[str]) -> list[str]:
+    """PUT ops/s of each round beside the cost of creating one file just before it."""
+    rows = []
+    for name in names:
+        put = _get(report, name, "small", "PUT")
+        if put is None or not put.get("round_create_us"):
+            continue
+        cells = [
+            f"{ops:.0f} @ {_num(create)}"
+            for ops, create in zip(
+                put["round_ops"], put["round_create_us"], strict=True
+            )
+        ]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    width = max(row.count("|") - 2 for row in rows)
+    return [
+        "| server | "
+        + " | ".join(f"round {i + 1}: PUT/s @ create us" for i in range(width))
+        + " |",
+        "| --- |" + " ---: |" * width,
+        *rows,
+    ]
+
+
 def _big(
     report: dict[str, Any], names: list[str], args: argparse.Namespace
 ) -> list[str]:
@@ -287,6 +313,14 @@ def render(
         f"## Small objects: 4 KiB, {args.connections} connections",
         "",
         *_small(report, names),
+        "",
+        "PUT rounds and the disk: each round's PUT ops/s beside the wall time (us) "
+        "to create one empty file on the scratch disk, measured just before that "
+        "phase. A small PUT on the filesystem (ours or nginx's) creates one file, "
+        "so its rate follows this cost, which moves with what the disk did in the "
+        "last minute.",
+        "",
+        *_put_rounds(report, names),
         "",
         f"## Big objects: {args.big_mib} MiB PUT and GET",
         "",

@@ -138,9 +138,16 @@ class SmallObjects:
         """One phase of the current round."""
         args, count = self.driver.args, self.count
         if method == "PUT":
+            # Each small PUT creates a file, and what that costs depends on what the
+            # disk did in the last minute (on ext4 without a journal a new inode
+            # skips every inode freed recently, as the DELETE phases free
+            # thousands): measured just before the phase, on the same disk, so a
+            # slow round of the disk can be told from a slow server.
+            create_us, _ = _common.file_create_cost(self.driver.workdir, count=200)
             result = self.driver.phase(
                 "PUT", self.files["PUT"], limit=count, duration=args.duration * 3
             )
+            result["create_us"] = create_us
             if result["responses"] < count:
                 # Stopped by the time cap: requests in flight at the end may not
                 # have landed; read only keys well behind the last one answered.
@@ -170,6 +177,8 @@ class SmallObjects:
             best["ops_median"] = statistics.median(rates)
             best["ops_min"] = min(rates)
             best["rounds"] = len(rounds)
+            best["round_ops"] = rates
+            best["round_create_us"] = [r.get("create_us") for r in rounds]
             best["errors"] = sum(r["errors"] for r in rounds)
             out[op] = best
         return out
