@@ -154,6 +154,50 @@ def test_kill_during_put(start: Callable[..., Process], data: Path) -> None:
     assert client.get_object(Bucket=BUCKET, Key="new/key")["Body"].read() == b"after"
 
 
+def test_kill_among_overwrites_leaves_each_body_its_own_metadata(
+    start: Callable[..., Process], data: Path
+) -> None:
+    """Killed while overwrites of a few keys publish, each key afterwards has the
+    content type, user metadata and ETag of the very version its bytes are."""
+    server = start(data)
+    server.client().create_bucket(Bucket=BUCKET)
+    keys = [f"k{i}" for i in range(4)]
+    written = dict.fromkeys(keys, 0)
+
+    def overwrite(key: str) -> None:
+        client = server.client()  # without retries: the first failure ends it
+        with contextlib.suppress(botocore.exceptions.BotoCoreError, ClientError):
+            while True:
+                n = written[key] + 1
+                client.put_object(
+                    Bucket=BUCKET,
+                    Key=key,
+                    Body=f"{key} v{n}".encode(),
+                    ContentType=f"x/v{n}",
+                    Metadata={"version": str(n)},
+                )
+                written[key] = n
+
+    with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
+        for key in keys:
+            pool.submit(overwrite, key)
+        wait_for(lambda: min(written.values()) >= 20)
+        server.kill()
+
+    client = start(data).client()
+    for key in keys:
+        got = client.get_object(Bucket=BUCKET, Key=key)
+        body = got["Body"].read()
+        version = body.decode().removeprefix(f"{key} v")
+        assert int(version) >= 20
+        head = client.head_object(Bucket=BUCKET, Key=key)
+        for answer in (got, head):
+            assert answer["ContentType"] == f"x/v{version}"
+            assert answer["Metadata"] == {"version": version}
+            assert answer["ETag"] == etag_of(body)
+    assert temp_files(data) == []
+
+
 def test_kill_between_and_during_parts(
     start: Callable[..., Process], data: Path
 ) -> None:
