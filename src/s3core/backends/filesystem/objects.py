@@ -19,8 +19,6 @@ import weakref
 from contextlib import ExitStack
 from types import TracebackType
 
-import attrs
-
 from s3core import errors
 from s3core.backends.base import check_write_condition
 from s3core.backends.filesystem.atomic import (
@@ -223,7 +221,9 @@ class FileWriter:
                     self._bucket,
                     self._key,
                     self._handle,
-                    _Commit(version, condition, in_file=in_file),
+                    version,
+                    condition,
+                    in_file=in_file,
                 )
         finally:
             # The descriptor, and the temporary file unless it was published.
@@ -236,29 +236,28 @@ class FileWriter:
             self._release()
 
 
-@attrs.frozen
-class _Commit:
-    """What a commit publishes: the record, the write condition, and whether the
-    record travels in the data file's attribute (no sidecar to write)."""
-
-    version: Version
-    condition: WriteCondition | None
-    in_file: bool = attrs.field(kw_only=True)
-
-
 def _publish(
-    store: Store, bucket: str, key: str, handle: Handle, commit: _Commit
+    store: Store,
+    bucket: str,
+    key: str,
+    handle: Handle,
+    version: Version,
+    condition: WriteCondition | None,
+    *,
+    in_file: bool,
 ) -> ObjectInfo:
-    args = (store, bucket, key, handle, commit)
+    """Publish ``handle``'s file as ``key``; ``in_file``: its record is in its
+    attribute already (no sidecar to write)."""
+    args = (store, bucket, key, handle, version, condition)
     try:
         with store.bucket_lock(bucket, exclusive=False), store.key_lock(bucket, key):
-            return _publish_locked(*args, exclusive=False)
+            return _publish_locked(*args, in_file=in_file, exclusive=False)
     except NeedExclusive:
         pass
     # A file stands where a directory must go: only the exclusive lock may move it,
     # and everything is checked again under it.
     with store.bucket_lock(bucket, exclusive=True):
-        return _publish_locked(*args, exclusive=True)
+        return _publish_locked(*args, in_file=in_file, exclusive=True)
 
 
 def _publish_locked(
@@ -266,12 +265,13 @@ def _publish_locked(
     bucket: str,
     key: str,
     handle: Handle,
-    commit: _Commit,
+    version: Version,
+    condition: WriteCondition | None,
     *,
+    in_file: bool,
     exclusive: bool,
 ) -> ObjectInfo:
     names = key_to_names(key)
-    version, condition = commit.version, commit.condition
     for _ in range(_PUBLISH_ATTEMPTS):
         with ExitStack() as stack:
             bucket_fd = store.bucket_fd(bucket, stack)
@@ -283,7 +283,7 @@ def _publish_locked(
                 continue  # a concurrent delete removed a directory we made
             parent, name = fds[-1], names[-1]
             previous = None
-            if condition is not None or not commit.in_file:
+            if condition is not None or not in_file:
                 need_etag = condition is not None
                 previous = _current(
                     store, bucket, key, parent, name, stack, need_etag=need_etag
@@ -291,7 +291,7 @@ def _publish_locked(
                 if condition is not None:
                     current = previous.info(key) if previous is not None else None
                     check_write_condition(condition, current, key)
-            if not commit.in_file:
+            if not in_file:
                 # The old record stays beside the new one: a reader that opened the
                 # old file just before the rename still finds its metadata. (A
                 # record in the file's attribute needs neither: readers take it
