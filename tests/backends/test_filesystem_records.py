@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from s3core.backends.filesystem import FilesystemBackend, xattr
 from s3core.backends.filesystem.layout import Paths
 from s3core.backends.filesystem.meta import load_sidecar
+from s3core.backends.filesystem.xattr import decode
 from s3core.models import ObjectMeta
 from tests.backends.conftest import START, TickingClock, put, read_all
 
@@ -67,7 +68,7 @@ def test_a_commit_keeps_its_record_in_the_data_file_only(root: Path) -> None:
     put(_backend(root, xattrs=True), BUCKET, "k1", b"one", etag="e1", meta=meta)
     put(_backend(root, xattrs=False), BUCKET, "k2", b"two", etag="e2", meta=meta)
 
-    (record,) = load_sidecar(_attribute(root / BUCKET / "k1"), "k1")
+    (record,) = decode(_attribute(root / BUCKET / "k1") or b"", "k1")
     assert (record.etag, record.meta) == ("e1", meta)
     assert record.identity.ino == (root / BUCKET / "k1").stat().st_ino
     assert not _sidecar(root, "k1").exists()
@@ -124,8 +125,12 @@ def test_a_file_moved_or_copied_by_hand_leaves_its_record_behind(root: Path) -> 
 
 
 @st.composite
-def _steps(draw: st.DrawFn) -> list[tuple[bool, str, bytes | None, ObjectMeta]]:
-    """(write with attributes?, key, body or None for a delete, metadata)."""
+def _steps(draw: st.DrawFn) -> list[tuple[bool, str, bytes | None, ObjectMeta, bool]]:
+    """(write with attributes?, key, body or None for a delete, metadata, MD5 ETag?).
+
+    Plain records (an MD5 ETag, a content type, a checksum) are packed in the
+    attribute; others (user metadata, a disposition) are JSON, in it or beside it.
+    """
     count = draw(st.integers(min_value=1, max_value=8))
     steps = []
     for _ in range(count):
@@ -133,22 +138,23 @@ def _steps(draw: st.DrawFn) -> list[tuple[bool, str, bytes | None, ObjectMeta]]:
         key = draw(st.sampled_from(["k", "d/k", "d/k/x"]))
         body = draw(st.none() | st.binary(max_size=16))
         meta = ObjectMeta(
-            content_type=draw(st.sampled_from(["x/a", "x/b"])),
+            content_type=draw(st.sampled_from(["x/a", "binary/octet-stream"])),
             content_disposition=draw(st.sampled_from([None, "inline", _UNFIT])),
             user_metadata=draw(
                 st.lists(st.tuples(st.sampled_from("mn"), st.text(max_size=3)))
                 .map(dict)
                 .map(lambda d: tuple(sorted(d.items())))
             ),
+            checksums=draw(st.sampled_from([(), (("CRC32", "PhB3wQ=="),)])),
         )
-        steps.append((with_attributes, key, body, meta))
+        steps.append((with_attributes, key, body, meta, draw(st.booleans())))
     return steps
 
 
 @settings(max_examples=60, deadline=None)
 @given(steps=_steps())
 def test_records_read_the_same_whichever_way_they_were_written(
-    steps: list[tuple[bool, str, bytes | None, ObjectMeta]],
+    steps: list[tuple[bool, str, bytes | None, ObjectMeta, bool]],
 ) -> None:
     """Any sequence of writes and deletes, each by a backend with or without
     attributes (records that fit or not), reads back the same from both kinds."""
@@ -157,14 +163,15 @@ def test_records_read_the_same_whichever_way_they_were_written(
         both = (_backend(root, xattrs=True), _backend(root, xattrs=False))
         both[0].create_bucket(BUCKET, owner_id="o", created=START)
         model: dict[str, tuple[bytes, str, ObjectMeta]] = {}
-        for n, (with_attributes, key, body, meta) in enumerate(steps):
+        for n, (with_attributes, key, body, meta, md5_etag) in enumerate(steps):
             writer = both[0] if with_attributes else both[1]
             if body is None:
                 writer.delete_object(BUCKET, key)
                 model.pop(key, None)
             else:
-                put(writer, BUCKET, key, body, etag=f"etag{n}", meta=meta)
-                model[key] = (body, f"etag{n}", meta)
+                etag = _md5(b"%d" % n) if md5_etag else f"etag{n}"
+                put(writer, BUCKET, key, body, etag=etag, meta=meta)
+                model[key] = (body, etag, meta)
             for reader in both:
                 listed = {e.key: e.etag for e in reader.iter_entries(BUCKET)}
                 assert listed == {k: etag for k, (_, etag, _) in model.items()}

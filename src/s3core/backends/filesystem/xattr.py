@@ -5,9 +5,11 @@ user metadata, checksums, part sizes, and the identity of the file it describes)
 the data file: set on the temporary file before its fsync, it is published by the
 same ``rename`` as the bytes, so a durable PUT creates, renames and fsyncs one file
 instead of two, and a reader takes the record from the very descriptor it opened,
-whatever writers do to the name meanwhile. The value is the sidecar format of
-``meta`` holding one record, so the same identity check guards it: a file edited in
-place, or moved or copied by hand with its attributes, is not trusted.
+whatever writers do to the name meanwhile. The value is the record in the packed
+form of ``packed`` where it fits (64 bytes or less: ext4 keeps it in the inode), else
+the sidecar format of ``meta`` holding one record; both carry the key and the
+identity of the file, so a file edited in place, or moved or copied by hand with its
+attributes, is not trusted.
 
 Filesystems that refuse the attribute (no user xattrs: older tmpfs, some network
 and FUSE mounts, non-Linux systems; a record too large for the filesystem's
@@ -21,6 +23,7 @@ from __future__ import annotations
 import errno
 import os
 
+from s3core.backends.filesystem import packed
 from s3core.backends.filesystem.meta import (
     Version,
     dump_sidecar,
@@ -28,7 +31,7 @@ from s3core.backends.filesystem.meta import (
     match,
 )
 
-__all__ = ["NAME", "SUPPORTED", "attach", "read"]
+__all__ = ["NAME", "SUPPORTED", "attach", "decode", "encode", "read"]
 
 # The "user." namespace is the one unprivileged processes may write (xattr(7)).
 NAME = "user.s3server"
@@ -54,6 +57,19 @@ _REFUSED = frozenset(
 _ABSENT = frozenset({errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
+def encode(key: str, version: Version) -> bytes:
+    """The attribute value for ``version`` of ``key``: packed where it fits."""
+    return packed.pack(key, version) or dump_sidecar(key, (version,))
+
+
+def decode(data: bytes, key: str) -> tuple[Version, ...]:
+    """The records in an attribute value; none if damaged or another key's."""
+    if data[:1] == packed.TAG:
+        version = packed.unpack(data, key)
+        return () if version is None else (version,)
+    return load_sidecar(data, key)
+
+
 def attach(fd: int, key: str, version: Version) -> bool:
     """Set ``version`` (of ``key``) as the record of the open file ``fd``.
 
@@ -64,7 +80,7 @@ def attach(fd: int, key: str, version: Version) -> bool:
     if not SUPPORTED:
         return False
     try:
-        os.setxattr(fd, NAME, dump_sidecar(key, (version,)))
+        os.setxattr(fd, NAME, encode(key, version))
     except OSError as exc:
         if exc.errno in _REFUSED:
             return False
@@ -83,4 +99,4 @@ def read(fd: int, key: str, st: os.stat_result) -> Version | None:
         if exc.errno in _ABSENT:
             return None
         raise
-    return match(load_sidecar(data, key), st)
+    return match(decode(data, key), st)
