@@ -326,6 +326,15 @@ def all_specs(server_cpus: str, two_cpus: str) -> list[ServerSpec]:
         ServerSpec(
             "moto", "moto[server] 5.2.5 (python -m moto.server)", "moto", server_cpus
         ),
+        # Is one core moto's best on this machine? Its server is one Python process,
+        # so a second core can only help it where the GIL is released.
+        ServerSpec(
+            "moto-2cpu",
+            "the same, allowed both cores",
+            "moto",
+            two_cpus,
+            scenarios=frozenset({"small"}),
+        ),
         ServerSpec(
             "nginx",
             "nginx (Debian), static GET + WebDAV PUT/DELETE, 1 worker",
