@@ -158,7 +158,10 @@ def _header_pairs(env: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def _utf8(value: str) -> str:
     # PEP 3333 hands header bytes over as latin-1 text. S3 reads them as UTF-8, and
     # the signer hashes exactly these bytes back (surrogateescape keeps invalid
-    # UTF-8 byte-exact, so a signature over odd bytes still verifies).
+    # UTF-8 byte-exact, so a signature over odd bytes still verifies). ASCII, what
+    # nearly every header is, reads the same either way.
+    if value.isascii():
+        return value
     return value.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
