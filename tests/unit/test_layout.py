@@ -112,3 +112,45 @@ def test_long_segments_are_hashed() -> None:
 def test_non_canonical_names_decode_to_nothing(name: str) -> None:
     """Names no key maps to (hand-made or reserved) stand for no segment."""
     assert layout.decode_name(name) is None
+
+
+_roots = st.sampled_from(["/data", "/data/", "/", "relative/dir", "/a b/c"])
+_buckets = st.from_regex(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", fullmatch=True)
+
+
+@given(
+    root=_roots,
+    bucket=_buckets,
+    key=any_keys,
+    upload_id=st.text("0123456789abcdef", min_size=2, max_size=32),
+)
+def test_paths_are_the_joins_they_stand_for(
+    root: str, bucket: str, key: str, upload_id: str
+) -> None:
+    """``Paths`` joins its directories once and appends to them; every path it
+    gives is the ``os.path.join`` of its parts."""
+    join = posixpath.join
+    paths = layout.Paths(root)
+    reserved = join(root, layout.RESERVED_DIR)
+    h = layout.digest(key)
+    assert paths.reserved == reserved
+    assert paths.tmp == join(reserved, "tmp")
+    assert paths.locks == join(reserved, "locks")
+    assert paths.bucket(bucket) == join(root, bucket)
+    assert paths.record(bucket) == join(reserved, "buckets", bucket + ".json")
+    assert paths.meta(bucket) == join(reserved, "meta", bucket)
+    assert paths.sidecar(bucket, key) == join(
+        reserved, "meta", bucket, h[:2], h + ".json"
+    )
+    assert paths.name_record(bucket, h) == join(reserved, "meta", bucket, "names", h)
+    assert paths.uploads(bucket) == join(reserved, "uploads", bucket)
+    assert paths.upload(bucket, upload_id) == join(
+        reserved, "uploads", bucket, upload_id
+    )
+    assert paths.upload_lock(bucket, upload_id) == join(
+        reserved, "locks", f"{bucket}~u{upload_id[-2:]}.lock"
+    )
+    assert paths.bucket_lock(bucket) == join(reserved, "locks", bucket + ".lock")
+    assert paths.key_lock(bucket, key) == join(
+        reserved, "locks", f"{bucket}~{h[:2]}.lock"
+    )

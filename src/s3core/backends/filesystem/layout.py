@@ -176,64 +176,68 @@ class Paths:
     records), ``meta/<bucket>/`` (object sidecars and hashed-name records),
     ``uploads/<bucket>/<upload id>/`` (open multipart uploads), ``tmp/`` (staged
     files: on the data's filesystem so ``rename`` is atomic) and ``locks/``.
+
+    The directories are joined once, here: every request asks for several of these
+    paths, and ``os.path.join`` cost a DELETE ten calls. Callers pass bucket names
+    and upload ids that are single path components (checked before), so appending
+    to a directory's path with ``/`` is what joining would give.
     """
 
     root: str
+    reserved: str = attrs.field(init=False, eq=False, repr=False)
+    tmp: str = attrs.field(init=False, eq=False, repr=False)
+    records: str = attrs.field(init=False, eq=False, repr=False)
+    locks: str = attrs.field(init=False, eq=False, repr=False)
+    all_uploads: str = attrs.field(init=False, eq=False, repr=False)
+    _root_dir: str = attrs.field(init=False, eq=False, repr=False)
+    _meta_dir: str = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def reserved(self) -> str:
-        return os.path.join(self.root, RESERVED_DIR)
-
-    @property
-    def tmp(self) -> str:
-        return os.path.join(self.reserved, "tmp")
-
-    @property
-    def records(self) -> str:
-        return os.path.join(self.reserved, "buckets")
-
-    @property
-    def locks(self) -> str:
-        return os.path.join(self.reserved, "locks")
+    def __attrs_post_init__(self) -> None:
+        # Frozen: the derived fields are set once, as attrs' own __init__ would.
+        set_ = object.__setattr__
+        reserved = os.path.join(self.root, RESERVED_DIR)
+        set_(self, "reserved", reserved)
+        set_(self, "tmp", os.path.join(reserved, "tmp"))
+        set_(self, "records", os.path.join(reserved, "buckets"))
+        set_(self, "locks", os.path.join(reserved, "locks"))
+        set_(self, "all_uploads", os.path.join(reserved, "uploads"))
+        set_(self, "_root_dir", os.path.join(self.root, ""))
+        set_(self, "_meta_dir", os.path.join(reserved, "meta", ""))
 
     def bucket(self, bucket: str) -> str:
-        return os.path.join(self.root, bucket)
+        return self._root_dir + bucket
 
     def record(self, bucket: str) -> str:
-        return os.path.join(self.records, bucket + ".json")
+        return f"{self.records}/{bucket}.json"
 
     def meta(self, bucket: str) -> str:
-        return os.path.join(self.reserved, "meta", bucket)
+        return self._meta_dir + bucket
 
     def sidecar(self, bucket: str, key: str) -> str:
         # Two hex characters of fan-out keep directories small for big buckets.
         h = digest(key)
-        return os.path.join(self.meta(bucket), h[:2], h + ".json")
+        return f"{self._meta_dir}{bucket}/{h[:2]}/{h}.json"
 
     def name_record(self, bucket: str, segment_digest: str) -> str:
-        return os.path.join(self.meta(bucket), "names", segment_digest)
-
-    @property
-    def all_uploads(self) -> str:
-        return os.path.join(self.reserved, "uploads")
+        return f"{self._meta_dir}{bucket}/names/{segment_digest}"
 
     def uploads(self, bucket: str) -> str:
-        return os.path.join(self.all_uploads, bucket)
+        return f"{self.all_uploads}/{bucket}"
 
     def upload(self, bucket: str, upload_id: str) -> str:
         # Callers pass only ids checked by ``base.is_upload_id`` (hex): never a path.
-        return os.path.join(self.uploads(bucket), upload_id)
+        return f"{self.all_uploads}/{bucket}/{upload_id}"
 
     def upload_lock(self, bucket: str, upload_id: str) -> str:
         # 256 stripes per bucket, apart from the key locks: completing an upload
         # holds its upload lock while publishing takes a key lock.
-        return os.path.join(self.locks, f"{bucket}~u{upload_id[-2:]}.lock")
+        return f"{self.locks}/{bucket}~u{upload_id[-2:]}.lock"
 
     def bucket_lock(self, bucket: str) -> str:
-        return os.path.join(self.locks, bucket + ".lock")
+        return f"{self.locks}/{bucket}.lock"
 
     def key_lock(self, bucket: str, key: str) -> str:
         # 256 stripes per bucket: writers of different keys rarely wait on each
         # other, and the number of lock files stays bounded (they are never deleted,
         # since unlinking a lock file others wait on breaks mutual exclusion).
-        return os.path.join(self.locks, f"{bucket}~{digest(key)[:2]}.lock")
+        return f"{self.locks}/{bucket}~{digest(key)[:2]}.lock"
