@@ -284,13 +284,18 @@ def _publish_locked(
             parent, name = fds[-1], names[-1]
             previous = None
             if condition is not None or not in_file:
-                need_etag = condition is not None
                 previous = _current(
-                    store, bucket, key, parent, name, stack, need_etag=need_etag
+                    store,
+                    bucket,
+                    key,
+                    parent,
+                    name,
+                    stack,
+                    need_etag=condition is not None,
                 )
-                if condition is not None:
-                    current = previous.info(key) if previous is not None else None
-                    check_write_condition(condition, current, key)
+            if condition is not None:
+                current = previous.info(key) if previous is not None else None
+                check_write_condition(condition, current, key)
             if not in_file:
                 # The old record stays beside the new one: a reader that opened the
                 # old file just before the rename still finds its metadata. (A

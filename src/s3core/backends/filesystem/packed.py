@@ -89,15 +89,16 @@ def _varint(value: int) -> bytes:
 def pack(key: str, version: Version) -> bytes | None:
     """``version`` (of ``key``) in the packed form; ``None`` if it does not fit."""
     meta = version.meta
+    # Only a record that is its identity, ETag, content type and checksums and
+    # nothing else: compared with one built from those alone, so that a field the
+    # models gain later is never dropped here.
+    plain = Version(
+        identity=version.identity,
+        etag=version.etag,
+        meta=ObjectMeta(content_type=meta.content_type, checksums=meta.checksums),
+    )
     if (
-        version.parts_count is not None
-        or version.part_sizes
-        or meta.user_metadata
-        or meta.cache_control is not None
-        or meta.content_disposition is not None
-        or meta.content_encoding is not None
-        or meta.content_language is not None
-        or meta.expires is not None
+        version != plain
         or len(version.etag) != 32
         or not _MD5_HEX.issuperset(version.etag)
         or version.identity.ino < 0
